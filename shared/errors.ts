@@ -1,0 +1,46 @@
+/**
+ * Named errors. `error.name` is the contract: Step Functions Retry/Catch match it exactly,
+ * the CLI maps it to exit codes, and reports show it as `Error`.
+ */
+export const ErrorName = {
+  InvalidInput: 'InvalidInput',
+  AuthenticationFailed: 'AuthenticationFailed',
+  EulaNotAccepted: 'EulaNotAccepted',
+  CredentialsForbidden: 'CredentialsForbidden',
+  CredentialsEndpointError: 'CredentialsEndpointError',
+  TokenParameterError: 'TokenParameterError',
+  SourceNotFound: 'SourceNotFound',
+  SourceChanged: 'SourceChanged',
+  SourceAccessDenied: 'SourceAccessDenied',
+  DestinationAccessDenied: 'DestinationAccessDenied',
+  DestinationNotFound: 'DestinationNotFound',
+  IntegrityError: 'IntegrityError',
+  TransientError: 'TransientError',
+  CopyFailed: 'CopyFailed',
+} as const;
+
+export type ErrorNameValue = (typeof ErrorName)[keyof typeof ErrorName];
+
+/** An error whose `name` is one of {@link ErrorName}. */
+export class TransferError extends Error {
+  constructor(name: ErrorNameValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+}
+
+export const invalidInput = (message: string): TransferError =>
+  new TransferError(ErrorName.InvalidInput, message);
+
+/** Errors that mean "the caller's event or token is wrong": the CLI exits 2, the state machine fails fast. */
+export const CALLER_ERRORS: ReadonlySet<string> = new Set([
+  ErrorName.InvalidInput,
+  ErrorName.AuthenticationFailed,
+  ErrorName.EulaNotAccepted,
+  ErrorName.CredentialsForbidden,
+  ErrorName.TokenParameterError,
+]);
+
+export function isNamed(error: unknown, ...names: string[]): boolean {
+  return error instanceof Error && names.includes(error.name);
+}
