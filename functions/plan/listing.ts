@@ -1,0 +1,214 @@
+import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ManifestItem } from '../../shared/batch';
+import { withCredentialRefresh, type RefreshingCredentials } from '../../shared/credentials';
+import { ErrorName, TransferError } from '../../shared/errors';
+import type { DestSpec, KeySource, KeysSource, PrefixSource, SourceSpec } from '../../shared/event';
+import { destinationKey, isFolderMarker, keyFilter, relativeKey } from '../../shared/keys';
+import { classifySourceError, itemCause, sourceError } from './source-errors';
+
+/** The source bucket as Plan reads it: an S3 client on the TEA credentials, refreshed on expiry. */
+export interface SourceReader {
+  readonly client: S3Client;
+  readonly credentials: RefreshingCredentials;
+  readonly logger: Logger;
+}
+
+/** ListObjectsV2's own maximum. */
+export const LIST_PAGE_SIZE = 1000;
+/** Items per write into the manifest for Keys sources. */
+const KEYS_BATCH = 1000;
+/** Listing progress is logged every this many pages. */
+const PROGRESS_EVERY_PAGES = 100;
+
+const s3Url = (bucket: string, key = ''): string => `s3://${bucket}/${key}`;
+
+/** S3 quotes ETags; the manifest and the copy metadata hold them bare. */
+export const stripQuotes = (etag: string | undefined): string | undefined =>
+  etag === undefined ? undefined : etag.replace(/^"(.*)"$/, '$1');
+
+/** A manifest item, or a failed one when the destination key cannot be formed (too long, say). */
+function manifestItem(
+  source: SourceSpec,
+  dest: DestSpec,
+  key: string,
+  size: number,
+  etag?: string,
+): ManifestItem {
+  try {
+    return { Key: key, DestKey: destinationKey(source, dest, key), Size: size, ETag: stripQuotes(etag) };
+  } catch (error) {
+    if (!(error instanceof TransferError)) throw error;
+    return {
+      Key: key,
+      DestKey: '',
+      Size: size,
+      ETag: stripQuotes(etag),
+      Error: error.name,
+      Cause: error.message,
+    };
+  }
+}
+
+/**
+ * Every object under `source.Prefix`, page by page (one yielded array per ListObjectsV2 page, possibly
+ * empty), without folder markers and filtered by Include/Exclude on the key relative to the prefix.
+ */
+export async function* listPrefix(
+  reader: SourceReader,
+  source: PrefixSource,
+  dest: DestSpec,
+): AsyncGenerator<ManifestItem[]> {
+  const selected = keyFilter(source.Include, source.Exclude);
+  const what = s3Url(source.Bucket, source.Prefix);
+  let token: string | undefined;
+  let pages = 0;
+  let listed = 0;
+  let matched = 0;
+  do {
+    const input = {
+      Bucket: source.Bucket,
+      Prefix: source.Prefix,
+      MaxKeys: LIST_PAGE_SIZE,
+      ContinuationToken: token,
+    };
+    let page;
+    try {
+      page = await withCredentialRefresh(reader.credentials, () =>
+        reader.client.send(new ListObjectsV2Command(input)),
+      );
+    } catch (error) {
+      throw sourceError(error, what, 'ListObjectsV2', source.Bucket);
+    }
+    const items: ManifestItem[] = [];
+    for (const object of page.Contents ?? []) {
+      const key = object.Key;
+      if (key === undefined) continue;
+      listed++;
+      const size = object.Size ?? 0;
+      if (isFolderMarker(key, size) || !selected(relativeKey(source, key))) continue;
+      items.push(manifestItem(source, dest, key, size, object.ETag));
+    }
+    matched += items.length;
+    pages++;
+    if (pages % PROGRESS_EVERY_PAGES === 0) reader.logger.info('listing', { pages, listed, matched });
+    yield items;
+    if (page.IsTruncated && !page.NextContinuationToken) {
+      throw new TransferError(
+        ErrorName.TransientError,
+        `${what}: ListObjectsV2 said the listing is truncated but gave no continuation token (page ${pages})`,
+      );
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  reader.logger.info('listed', { pages, listed, matched });
+}
+
+type HeadOutcome =
+  | { kind: 'found'; size: number; etag?: string }
+  | { kind: 'failed'; failure: 'not-found' | 'denied'; error: unknown };
+
+async function head(reader: SourceReader, bucket: string, key: string): Promise<HeadOutcome> {
+  try {
+    const out = await withCredentialRefresh(reader.credentials, () =>
+      reader.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+    );
+    return { kind: 'found', size: out.ContentLength ?? 0, etag: out.ETag };
+  } catch (error) {
+    const failure = classifySourceError(error);
+    if (failure === 'not-found' || failure === 'denied') return { kind: 'failed', failure, error };
+    throw sourceError(error, s3Url(bucket, key), 'HeadObject', bucket);
+  }
+}
+
+/** The one object of a `Key` source. A missing object fails the whole job: it is the whole job. */
+export async function headKey(
+  reader: SourceReader,
+  source: KeySource,
+  dest: DestSpec,
+): Promise<ManifestItem> {
+  const outcome = await head(reader, source.Bucket, source.Key);
+  if (outcome.kind === 'failed') {
+    throw sourceError(outcome.error, s3Url(source.Bucket, source.Key), 'HeadObject', source.Bucket);
+  }
+  return manifestItem(source, dest, source.Key, outcome.size, outcome.etag);
+}
+
+/**
+ * Runs `task` on every item with at most `concurrency` in flight and yields the results in input order.
+ * `task` rejecting ends the iteration with that error (the tasks still in flight are left to finish).
+ */
+export async function* mapOrdered<T, R>(
+  items: Iterable<T>,
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const inFlight: Promise<R>[] = [];
+  const start = (item: T): void => {
+    const promise = task(item);
+    promise.catch(() => undefined); // awaited in order below; never unhandled meanwhile
+    inFlight.push(promise);
+  };
+  for (const item of items) {
+    start(item);
+    if (inFlight.length >= concurrency) yield await inFlight.shift()!;
+  }
+  while (inFlight.length > 0) yield await inFlight.shift()!;
+}
+
+/**
+ * The objects of a `Keys` source, in list order, `concurrency` HeadObjects at a time. A missing key, or
+ * one the credentials may not read, becomes a failed item; access denied on every key fails the job
+ * (the credentials are for another archive, or the bucket is in another region).
+ */
+export async function* headKeys(
+  reader: SourceReader,
+  source: KeysSource,
+  dest: DestSpec,
+  concurrency: number,
+): AsyncGenerator<ManifestItem[]> {
+  let batch: ManifestItem[] = [];
+  let denied = 0;
+  let missing = 0;
+  let firstDenial: unknown;
+  const outcomes = mapOrdered(source.Keys, concurrency, async (key) => ({
+    key,
+    outcome: await head(reader, source.Bucket, key),
+  }));
+  for await (const { key, outcome } of outcomes) {
+    if (outcome.kind === 'found') {
+      batch.push(manifestItem(source, dest, key, outcome.size, outcome.etag));
+    } else {
+      const notFound = outcome.failure === 'not-found';
+      if (notFound) missing++;
+      else {
+        denied++;
+        firstDenial ??= outcome.error;
+      }
+      batch.push({
+        Key: key,
+        DestKey: manifestItem(source, dest, key, 0).DestKey,
+        Error: notFound ? ErrorName.SourceNotFound : ErrorName.SourceAccessDenied,
+        Cause: notFound
+          ? `${s3Url(source.Bucket, key)} does not exist`
+          : itemCause(s3Url(source.Bucket, key), 'HeadObject', outcome.error),
+      });
+    }
+    if (batch.length >= KEYS_BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (denied === source.Keys.length) {
+    throw sourceError(
+      firstDenial,
+      `every key of Source.Keys in ${s3Url(source.Bucket)}`,
+      'HeadObject',
+      source.Bucket,
+    );
+  }
+  if (missing + denied > 0) {
+    reader.logger.warn('some keys cannot be copied', { keys: source.Keys.length, missing, denied });
+  }
+  yield batch;
+}

@@ -1,0 +1,83 @@
+import { PassThrough } from 'node:stream';
+import type { ManifestItem } from '../../shared/batch';
+import type { StagingStore } from '../../shared/staging';
+
+/** Bytes buffered between the listing and the staging upload before the listing waits. */
+const HIGH_WATER_MARK = 1024 * 1024;
+
+/**
+ * A JSONL manifest streamed into the staging store while it is being written: one upload, fed page by
+ * page, with backpressure, so that memory stays flat whatever the number of items.
+ */
+export class ManifestWriter {
+  private readonly stream = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
+  private readonly upload: Promise<void>;
+  private ended = false;
+  /** Items written. */
+  count = 0;
+  /** Sum of the sizes of the items written. */
+  bytes = 0;
+
+  constructor(
+    private readonly staging: StagingStore,
+    readonly key: string,
+  ) {
+    // abort() may destroy the stream before the store attached its own listeners.
+    this.stream.on('error', () => undefined);
+    this.upload = staging.put(key, this.stream, { contentType: 'application/jsonl' });
+    // An upload that stops early stops the stream, which wakes a writer waiting for 'drain'.
+    this.upload.then(
+      () => {
+        if (!this.ended) this.stream.destroy();
+      },
+      (error: unknown) => this.stream.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** Appends items; resolves once the upload can take more. Rejects when the upload failed. */
+  async write(items: readonly ManifestItem[]): Promise<void> {
+    if (items.length === 0) return;
+    if (this.stream.destroyed) return this.stopped();
+    let text = '';
+    for (const item of items) {
+      text += `${JSON.stringify(item)}\n`;
+      this.bytes += item.Size ?? 0;
+    }
+    this.count += items.length;
+    if (this.stream.write(text)) return;
+    const drained = await new Promise<boolean>((resolve) => {
+      const onDrain = (): void => {
+        this.stream.off('close', onClose);
+        resolve(true);
+      };
+      const onClose = (): void => {
+        this.stream.off('drain', onDrain);
+        resolve(false);
+      };
+      this.stream.once('drain', onDrain);
+      this.stream.once('close', onClose);
+    });
+    if (!drained) return this.stopped();
+  }
+
+  /** The upload's error, once the stream stopped before the manifest was complete. */
+  private async stopped(): Promise<never> {
+    await this.upload;
+    throw new Error(`the staging store stopped reading ${this.key} before it was complete`);
+  }
+
+  /** Ends the manifest and waits until the staging store holds all of it. */
+  async close(): Promise<void> {
+    this.ended = true;
+    this.stream.end();
+    await this.upload;
+  }
+
+  /** Abandons the manifest: stops the upload and removes whatever part of it was stored. */
+  async abort(reason: Error): Promise<void> {
+    this.ended = true;
+    this.stream.destroy(reason);
+    await this.upload.catch(() => undefined);
+    await this.staging.delete(this.key).catch(() => undefined);
+  }
+}

@@ -1,0 +1,162 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { BatchInput, ManifestItem, PlanOutput } from '../../shared/batch';
+import {
+  describeEndpoint,
+  getRefreshingCredentials,
+  resolveTeaAuth,
+  type RefreshingCredentials,
+  type SessionCredentialsProvider,
+  type TeaRequest,
+} from '../../shared/credentials';
+import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
+import { eventAuth, parseEvent } from '../../shared/event';
+import { createLogger, registerSecret } from '../../shared/log';
+import type { StagingStore } from '../../shared/staging';
+import { headKey, headKeys, listPrefix, type SourceReader } from './listing';
+import { ManifestWriter } from './manifest';
+import { tokenReference } from './token';
+
+export interface PlanDependencies {
+  /** Builds the client that reads the source bucket with the TEA credentials. */
+  readonly sourceClient: (credentials: SessionCredentialsProvider) => S3Client;
+  /** Where the manifest (and the staged token) go. */
+  readonly staging: StagingStore;
+  /** Reads `BearerTokenParameter`. @default a client from the default configuration */
+  readonly ssm?: SSMClient;
+  /** Names the run's staging folder `runs/<runId>/`: the execution name, or a local run id. */
+  readonly runId: string;
+  /**
+   * The TEA credentials for a request (endpoint, resolved token, app name).
+   * @default getRefreshingCredentials (cached per container)
+   */
+  readonly credentials?: (request: TeaRequest) => RefreshingCredentials;
+  /**
+   * The SSM path the pipeline's roles may read token parameters under (e.g. `/s3-direct-transfer/`): a
+   * `BearerTokenParameter` elsewhere fails at once with a clear message. @default any parameter
+   */
+  readonly tokenParameterPath?: string;
+  /** HeadObjects in flight for a `Keys` source. @default 16 */
+  readonly headConcurrency?: number;
+  /** Put the token inline in `BatchInput` (the one-machine host only). @default false */
+  readonly inlineToken?: boolean;
+  /** @default createLogger('plan') */
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_HEAD_CONCURRENCY = 16;
+
+/** Staging folder of a run. */
+export const stagingPrefix = (runId: string): string => `runs/${runId}/`;
+
+/** The manifest's key in the staging store. */
+export const manifestKey = (runId: string): string => `${stagingPrefix(runId)}manifest.jsonl`;
+
+// Execution names and request ids; a run id becomes a path segment, so no '/', no '..', no controls.
+const RUN_ID = /^(?!\.{1,2}$)[^/\\\s\u0000-\u001f\u007f]{1,80}$/u; // eslint-disable-line no-control-regex
+
+/**
+ * Validates the event, resolves the token, fetches the TEA credentials (a bad token fails here, before
+ * anything is listed or written), lists the source into a JSONL manifest streamed to the staging store,
+ * stages the token (unless the run is a dry run), and returns what the rest of the state machine needs.
+ * Nothing is written for an invalid event or when authentication fails.
+ *
+ * @throws TransferError `InvalidInput`, `TokenParameterError`, `AuthenticationFailed`, `EulaNotAccepted`,
+ *   `CredentialsForbidden`, `CredentialsEndpointError`, `SourceNotFound` (a `Key` source or the bucket),
+ *   `SourceAccessDenied`, `TransientError`.
+ */
+export async function planTransfer(input: unknown, deps: PlanDependencies): Promise<PlanOutput> {
+  const event = parseEvent(input);
+  if (!RUN_ID.test(deps.runId)) {
+    throw invalidInput(
+      'run id: expected 1-80 characters without "/", "\\", whitespace or control characters',
+    );
+  }
+  const logger = (deps.logger ?? createLogger('plan')).createChild({ persistentKeys: { runId: deps.runId } });
+  const auth = eventAuth(event);
+  if (auth.kind !== 'bearer-parameter') registerSecret(auth.kind === 'bearer' ? auth.token : auth.jwt);
+  const path = deps.tokenParameterPath;
+  if (auth.kind === 'bearer-parameter' && path !== undefined && !auth.name.startsWith(path)) {
+    throw new TransferError(
+      ErrorName.TokenParameterError,
+      `BearerTokenParameter ${auth.name} is not under ${path}: the pipeline may read token parameters only ` +
+        `under that path (store the token as a SecureString such as ${path}earthdata-token, or deploy with ` +
+        'another tokenParameterPath)',
+    );
+  }
+  const teaAuth = await resolveTeaAuth(event, deps.ssm);
+  const request: TeaRequest = { endpoint: event.CredentialsEndpoint, auth: teaAuth, appName: event.AppName };
+  const credentials = (deps.credentials ?? ((r) => getRefreshingCredentials(r, { log: logger })))(request);
+  const { Source: source, Dest: dest, Options: options } = event;
+  const form = 'Key' in source ? 'Key' : 'Prefix' in source ? 'Prefix' : 'Keys';
+  logger.info('planning', {
+    endpoint: describeEndpoint(event.CredentialsEndpoint),
+    auth: auth.kind,
+    sourceBucket: source.Bucket,
+    form,
+    destBucket: dest.Bucket,
+    sync: options.Sync,
+    dryRun: options.DryRun,
+  });
+  // Up front, so that a bad token fails the run before anything is listed or written.
+  await credentials.provider();
+
+  const reader: SourceReader = { client: deps.sourceClient(credentials.provider), credentials, logger };
+  const prefix = stagingPrefix(deps.runId);
+  let pages: AsyncIterable<ManifestItem[]>;
+  if ('Key' in source) {
+    // Checked before the manifest is started: a missing object fails the job with nothing written.
+    const item = await headKey(reader, source, dest);
+    pages = (async function* () {
+      yield [item];
+    })();
+  } else if ('Prefix' in source) {
+    pages = listPrefix(reader, source, dest);
+  } else {
+    pages = headKeys(reader, source, dest, deps.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
+  }
+
+  const manifest = new ManifestWriter(deps.staging, manifestKey(deps.runId));
+  try {
+    for await (const page of pages) await manifest.write(page);
+    await manifest.close();
+  } catch (error) {
+    await manifest.abort(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  if (manifest.count === 0) logger.warn('nothing to copy: the source matched no object', { form });
+
+  const token = await tokenReference({
+    eventAuth: auth,
+    teaAuth,
+    staging: deps.staging,
+    stagingPrefix: prefix,
+    inline: deps.inlineToken ?? false,
+    stage: !options.DryRun,
+  });
+  const batchInput: BatchInput = {
+    CredentialsEndpoint: event.CredentialsEndpoint,
+    ...(event.AppName !== undefined && { AppName: event.AppName }),
+    Token: token,
+    SourceBucket: source.Bucket,
+    DestBucket: dest.Bucket,
+    Sync: options.Sync,
+    RunId: deps.runId,
+  };
+  const output: PlanOutput = {
+    Manifest: { Bucket: deps.staging.bucket, Key: manifest.key },
+    Count: manifest.count,
+    Bytes: manifest.bytes,
+    DryRun: options.DryRun,
+    BatchInput: batchInput,
+    Staging: { Bucket: deps.staging.bucket, Prefix: prefix },
+  };
+  logger.info('planned', {
+    count: output.Count,
+    bytes: output.Bytes,
+    tokenKind: token.Kind,
+    manifest: manifest.key,
+  });
+  return output;
+}
