@@ -112,6 +112,13 @@ export interface LoggerOptions {
   readonly persistentKeys?: ConstructorOptions['persistentKeys'];
 }
 
+let processStream: LogStream | undefined;
+
+/** Sends every logger's lines to stderr (a CLI, whose stdout carries its result). */
+export function setProcessLogStream(stream: LogStream | undefined): void {
+  processStream = stream;
+}
+
 // Powertools' threshold for WARN (LogLevelThreshold.WARN).
 const WARN_THRESHOLD = 16;
 
@@ -132,7 +139,9 @@ class RedactingLogger extends Logger {
     log.prepareForPrint();
     const line = redactText(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
     // `stream` is unset while the base constructor flushes its own early warnings.
-    const toStderr = this.stream === 'stderr' || logLevel >= WARN_THRESHOLD;
+    const stream =
+      processStream ?? (process.env.S3_DIRECT_TRANSFER_LOG_STREAM as LogStream | undefined) ?? this.stream;
+    const toStderr = stream === 'stderr' || logLevel >= WARN_THRESHOLD;
     (toStderr ? process.stderr : process.stdout).write(`${line}\n`);
   }
 }

@@ -1,0 +1,130 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+
+const EVENT_HELP = `
+The event (JSON) is the state machine's input:
+  { "CredentialsEndpoint": "https://archive.podaac.earthdata.nasa.gov/s3credentials",
+    "BearerToken": "<EDL token>",
+    "Source": { "Bucket": "podaac-ops-cumulus-protected", "Prefix": "MUR-JPL-L4-GLOB-v4.1/" },
+    "Dest":   { "Bucket": "my-bucket", "Prefix": "mur/" },
+    "Options": { "Sync": true } }
+See docs/examples/ for every source form.`;
+
+const RUN_HELP = `
+Runs the whole pipeline in this process (the state machine synthesized from the CDK app) against real
+endpoints: the event's CredentialsEndpoint for the source, S3 from the standard SDK configuration.
+Destination credentials come from the default AWS credential chain. Progress goes to stderr, the result
+JSON to stdout.
+
+Environment:
+  AWS_REGION                          region of both buckets (TEA credentials work in-region only)
+  AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL
+                                      S3 endpoint override (path-style addressing is then used)
+  AWS_PROFILE, AWS_ACCESS_KEY_ID, ... destination credentials (default chain)
+
+Exit codes: 0 nothing failed, 1 some objects failed, 2 invalid event or rejected token.
+
+Examples:
+  $ s3-direct-transfer run --event granule.json > result.json
+  $ AWS_REGION=us-west-2 s3-direct-transfer run --event docs/examples/prefix.json
+  $ cat event.json | s3-direct-transfer run --event -
+${EVENT_HELP}`;
+
+const DEMO_HELP = `
+Starts the embedded world on 127.0.0.1 (an S3 that checks signatures and expires session tokens as AWS
+does, and a TEA credentials endpoint emulator issuing credentials that live 10 seconds), seeds a sample
+source bucket, runs the pipeline, verifies every copy by sha256 and prints the result.
+
+Examples:
+  $ s3-direct-transfer demo
+  $ s3-direct-transfer demo --keep      # leave the world running to try your own events`;
+
+export async function main(argv: string[]): Promise<number> {
+  // stdout carries the result JSON: logs go to stderr, and only warnings unless asked for more.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.S3_DIRECT_TRANSFER_LOG_STREAM = 'stderr';
+  let exitCode = 0;
+  const program = new Command('s3-direct-transfer')
+    .description('Copy NASA Earthdata Cloud objects into your own S3 buckets, surviving expiring credentials')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run the pipeline in this process against real endpoints')
+    .requiredOption('--event <file>', "event JSON file ('-' for standard input)")
+    .option(
+      '--staging <dir>',
+      'folder for the manifest, map results and report (default: a temporary folder)',
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'batches copied at once')
+        .argParser(positiveInt('--concurrency'))
+        .default(8),
+    )
+    .addOption(
+      new Option('--objects-per-batch-concurrency <n>', 'objects copied at once within a batch')
+        .argParser(positiveInt('--objects-per-batch-concurrency'))
+        .default(4),
+    )
+    .option('--quiet', 'no progress on stderr')
+    .addHelpText('after', RUN_HELP)
+    .action(async (options) => {
+      const { runCommand } = lazy<typeof import('./run')>('./run');
+      exitCode = await runCommand(options);
+    });
+
+  program
+    .command('demo')
+    .description('run the pipeline against an embedded S3 and credentials emulator, and verify the copies')
+    .option('--keep', 'leave the embedded world running and print its endpoints, keys and token')
+    .addOption(
+      new Option('--objects <n>', 'number of sample objects')
+        .argParser(positiveInt('--objects'))
+        .default(300),
+    )
+    .addOption(
+      new Option('--credential-lifetime <seconds>', 'lifetime of the emulated TEA credentials')
+        .argParser(positiveInt('--credential-lifetime'))
+        .default(10),
+    )
+    .option('--quiet', 'no progress on stderr')
+    .addHelpText('after', DEMO_HELP)
+    .action(async (options) => {
+      const { demoCommand } = lazy<typeof import('./demo')>('./demo');
+      exitCode = await demoCommand(options);
+    });
+
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ s3-direct-transfer demo
+  $ s3-direct-transfer run --event event.json > result.json
+  $ s3-direct-transfer run --help`,
+  );
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors with 1: report them as 2 (bad input).
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer`);
+    return n;
+  };
+}
+
+/** Loads a command's module on use, so that `--help` does not pay for the AWS SDK and the host. */
+function lazy<T>(path: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path) as T;
+}
