@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { configFromContext } from './config';
+import { STACK_NAME, TransferStack } from './stack';
 
 const app = new App();
-// The pipeline arrives in a later issue; an empty stack keeps `cdk synth` honest meanwhile.
-new Stack(app, 'S3DirectTransfer', {
-  description: 's3-direct-transfer: copy NASA Earthdata Cloud objects into your own buckets',
-});
+// Environment-agnostic: deploy with the CLI's account and region; the one-machine host needs neither.
+new TransferStack(app, STACK_NAME, { config: configFromContext((key) => app.node.tryGetContext(key)) });
+// Any unacknowledged AwsSolutions finding stops the synthesis.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -1,0 +1,84 @@
+import type { StagingStore } from '../../shared/staging';
+import { jsonValues } from './json-values';
+
+/**
+ * What a Distributed Map state with a ResultWriter outputs: where it wrote the run's `manifest.json`
+ * (`<Prefix>/<map run id>/manifest.json`).
+ */
+export interface MapRunOutput {
+  MapRunArn: string;
+  ResultWriterDetails: { Bucket: string; Key: string };
+}
+
+/** One result file listed in the ResultWriter manifest. */
+export interface ResultFile {
+  Key: string;
+  Size: number;
+}
+
+export type ResultFileStatus = 'SUCCEEDED' | 'FAILED' | 'PENDING';
+
+/** `manifest.json` as Step Functions writes it (Step Functions developer guide, "ResultWriter (Map)"). */
+export interface ResultWriterManifest {
+  DestinationBucket: string;
+  MapRunArn: string;
+  ResultFiles: Partial<Record<ResultFileStatus, ResultFile[]>>;
+}
+
+/**
+ * One child workflow execution in a `SUCCEEDED_n.json` / `FAILED_n.json` / `PENDING_n.json` file.
+ * `Input` and `Output` are JSON documents serialized as strings; a failed (or timed out, aborted)
+ * child has `Error`/`Cause` instead of `Output`.
+ */
+export interface ChildExecutionEntry {
+  ExecutionArn?: string;
+  Name?: string;
+  Status?: string;
+  Input?: string;
+  Output?: string;
+  Error?: string;
+  Cause?: string;
+  StartDate?: string;
+  StopDate?: string;
+  StateMachineArn?: string;
+}
+
+/** Result file statuses in the order they are read. */
+export const RESULT_FILE_STATUSES: readonly ResultFileStatus[] = ['SUCCEEDED', 'FAILED', 'PENDING'];
+
+export async function readResultManifest(
+  staging: StagingStore,
+  key: string,
+): Promise<ResultWriterManifest | undefined> {
+  const text = await staging.getText(key);
+  if (text === undefined) return undefined;
+  const manifest = JSON.parse(text) as ResultWriterManifest;
+  if (!manifest || typeof manifest !== 'object' || typeof manifest.ResultFiles !== 'object') {
+    throw new Error(`${key} is not a ResultWriter manifest (no ResultFiles)`);
+  }
+  return manifest;
+}
+
+/**
+ * Finds the ResultWriter manifest of a run whose Map state failed (its output then carries no
+ * ResultWriterDetails): `<prefix>/<map run id>/manifest.json`, the newest listed if several.
+ */
+export async function findResultManifestKey(
+  staging: StagingStore,
+  resultPrefix: string,
+): Promise<string | undefined> {
+  const prefix = resultPrefix.replace(/\/+$/, '');
+  const keys = await staging.list(prefix ? `${prefix}/` : '');
+  // Tolerates a doubled slash after a prefix that ends in "/" (`runs/x//<id>/manifest.json`).
+  const rest = (key: string): string => (prefix ? key.slice(prefix.length + 1) : key);
+  const manifests = keys.filter((k) => /^\/*[^/]+\/manifest\.json$/.test(rest(k)));
+  return manifests.at(-1);
+}
+
+/** Streams the child execution entries of one result file, one at a time. */
+export async function* childEntries(staging: StagingStore, key: string): AsyncGenerator<ChildExecutionEntry> {
+  const stream = await staging.getStream(key);
+  for await (const value of jsonValues(stream)) {
+    if (value && typeof value === 'object' && !Array.isArray(value)) yield value as ChildExecutionEntry;
+  }
+}

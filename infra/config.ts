@@ -1,0 +1,132 @@
+/**
+ * Pipeline settings read from the CDK context (cdk.json `context`, or `-c key=value` on the command
+ * line, where every value arrives as a string).
+ */
+
+/** A bucket CopyBatch may write to, optionally only under a key prefix. */
+export interface DestinationSpec {
+  readonly bucketName: string;
+  /** Key prefix the pipeline may write under (matched as `prefix*`); absent: the whole bucket. */
+  readonly prefix?: string;
+}
+
+export interface PipelineConfig {
+  readonly destinationBuckets: DestinationSpec[];
+  readonly maxConcurrency: number;
+  readonly itemsPerBatch: number;
+  readonly toleratedFailurePercentage: number;
+  readonly copyMemoryMb: number;
+  readonly copyTimeoutMinutes: number;
+  readonly tokenParameterPath: string;
+}
+
+export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
+  // 100 CopyBatch Lambdas x 4 objects each: 400 streams, far below S3's per-prefix rates, and one TEA
+  // credentials call per container-hour.
+  maxConcurrency: 100,
+  // 20 objects per child execution keeps per-item Step Functions cost low while a batch of typical
+  // granules (tens to hundreds of MB) still finishes well inside one 15-minute invocation.
+  itemsPerBatch: 20,
+  // Only whole failed batches count (item failures are reported, not thrown): a crash, an out-of-memory
+  // or a timeout after the retries. 10% tolerates the odd one and stops a systematically broken run
+  // early; Summarize reports every item either way.
+  toleratedFailurePercentage: 10,
+  // 16 MiB parts x (4 in flight + 4 read ahead) x 4 objects = 512 MiB of buffers, plus the runtime;
+  // 1769 MiB is also where Lambda gives one full vCPU (and more network bandwidth).
+  copyMemoryMb: 1769,
+  copyTimeoutMinutes: 15,
+  tokenParameterPath: '/s3-direct-transfer/',
+};
+
+/** The context keys this app reads. */
+export const CONTEXT_KEYS = [
+  'destinationBuckets',
+  'maxConcurrency',
+  'itemsPerBatch',
+  'toleratedFailurePercentage',
+  'copyMemoryMb',
+  'copyTimeoutMinutes',
+  'tokenParameterPath',
+] as const;
+
+export type ContextReader = (key: string) => unknown;
+
+/** Reads and validates the pipeline settings; throws with the offending key named. */
+export function configFromContext(context: ContextReader): PipelineConfig {
+  return {
+    destinationBuckets: parseDestinations(context('destinationBuckets')),
+    maxConcurrency: integer(context, 'maxConcurrency', 1, 10_000),
+    itemsPerBatch: integer(context, 'itemsPerBatch', 1, 1_000),
+    toleratedFailurePercentage: number(context, 'toleratedFailurePercentage', 0, 100),
+    copyMemoryMb: integer(context, 'copyMemoryMb', 128, 10_240),
+    copyTimeoutMinutes: integer(context, 'copyTimeoutMinutes', 1, 15),
+    tokenParameterPath: parseParameterPath(
+      context('tokenParameterPath') ?? DEFAULT_CONFIG.tokenParameterPath,
+    ),
+  };
+}
+
+const BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * Destination buckets from a list (`["a", "b/prefix"]`), a JSON list in a string, or a comma- or
+ * whitespace-separated string (`-c destinationBuckets=a,b/prefix`). `s3://` is accepted and dropped.
+ */
+export function parseDestinations(value: unknown): DestinationSpec[] {
+  if (value === undefined || value === null || value === '') return [];
+  let entries: unknown[];
+  if (Array.isArray(value)) entries = value;
+  else if (typeof value === 'string' && value.trim().startsWith('[')) {
+    try {
+      entries = JSON.parse(value) as unknown[];
+    } catch {
+      throw new Error(`destinationBuckets: not a JSON list: ${value}`);
+    }
+    if (!Array.isArray(entries)) throw new Error('destinationBuckets: expected a list');
+  } else if (typeof value === 'string') entries = value.split(/[\s,]+/);
+  else throw new Error('destinationBuckets: expected a list of bucket names or a comma-separated string');
+
+  const out: DestinationSpec[] = [];
+  for (const entry of entries) {
+    if (typeof entry !== 'string')
+      throw new Error(`destinationBuckets: expected strings, got ${JSON.stringify(entry)}`);
+    const text = entry.trim().replace(/^s3:\/\//, '');
+    if (text === '') continue;
+    const slash = text.indexOf('/');
+    const bucketName = slash < 0 ? text : text.slice(0, slash);
+    const prefix = slash < 0 ? '' : text.slice(slash + 1);
+    if (!BUCKET_NAME.test(bucketName) || bucketName.includes('..')) {
+      throw new Error(`destinationBuckets: "${bucketName}" is not a valid S3 bucket name`);
+    }
+    if (/[*?]/.test(prefix))
+      throw new Error(`destinationBuckets: "${entry}": wildcards are not allowed in a prefix`);
+    out.push(prefix ? { bucketName, prefix } : { bucketName });
+  }
+  return out;
+}
+
+/** An SSM parameter path: starts and ends with "/", e.g. "/s3-direct-transfer/". */
+export function parseParameterPath(value: unknown): string {
+  if (typeof value !== 'string' || !/^\/[A-Za-z0-9_.\-/]*$/.test(value)) {
+    throw new Error(
+      `tokenParameterPath: expected a path like "/s3-direct-transfer/", got ${JSON.stringify(value)}`,
+    );
+  }
+  return value.endsWith('/') ? value : `${value}/`;
+}
+
+function number(context: ContextReader, key: keyof typeof DEFAULT_CONFIG, min: number, max: number): number {
+  const raw = context(key);
+  if (raw === undefined || raw === null || raw === '') return DEFAULT_CONFIG[key] as number;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new Error(`${key}: expected a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function integer(context: ContextReader, key: keyof typeof DEFAULT_CONFIG, min: number, max: number): number {
+  const n = number(context, key, min, max);
+  if (!Number.isInteger(n)) throw new Error(`${key}: expected a whole number, got ${n}`);
+  return n;
+}

@@ -1,0 +1,74 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { IConstruct } from 'constructs';
+import { acknowledgeWildcardResources } from '../nag-acknowledgments';
+
+/**
+ * Every run keeps its files under `runs/<execution name>/` in the staging bucket (manifest.jsonl,
+ * token, the map results, report.json): see `stagingPrefix` in functions/plan/plan.ts.
+ */
+export const RUNS_PREFIX = 'runs/';
+
+/** The staged token of a run (`runs/<run>/token`): the only staging objects CopyBatch may read. */
+export const STAGED_TOKEN_PATTERN = `${RUNS_PREFIX}*/token`;
+
+/** Errors of the Lambda service itself (not of the function's code): always worth retrying. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** Retries Lambda service errors and throttling with exponential backoff and full jitter. */
+export function retryLambdaServiceErrors(task: sfn.TaskStateBase, maxAttempts = 6): void {
+  task.addRetry({
+    errors: LAMBDA_SERVICE_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+}
+
+/**
+ * Lets a role read the token parameters (SecureStrings) under `path`, and decrypt them through SSM only.
+ */
+export function grantTokenParameterRead(scope: IConstruct, role: iam.IRole, path: string): void {
+  const stack = Stack.of(scope);
+  const parameters = stack.formatArn({
+    service: 'ssm',
+    resource: 'parameter',
+    resourceName: `${path.replace(/^\//, '')}*`,
+  });
+  const keys = stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadTokenParameters',
+      actions: ['ssm:GetParameter'],
+      resources: [parameters],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'DecryptTokenParametersViaSsm',
+      actions: ['kms:Decrypt'],
+      resources: [keys],
+      conditions: { StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` } },
+    }),
+  );
+  acknowledgeWildcardResources(
+    role,
+    [parameters],
+    'Token parameters are named by the caller at run time (BearerTokenParameter): any under the configured path.',
+  );
+  acknowledgeWildcardResources(
+    role,
+    [keys],
+    "A SecureString may use the account's aws/ssm key or a customer key: any key, but only through SSM " +
+      '(kms:ViaService condition).',
+  );
+}

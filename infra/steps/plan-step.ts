@@ -1,0 +1,107 @@
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { CALLER_ERRORS, ErrorName } from '../../shared/errors';
+import { acknowledgeWildcardResources } from '../nag-acknowledgments';
+import { PipelineFunction } from '../pipeline-function';
+import { RUNS_PREFIX, grantTokenParameterRead, retryLambdaServiceErrors } from './common';
+
+export interface PlanStepProps {
+  readonly stagingBucket: s3.IBucket;
+  readonly tokenParameterPath: string;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * Errors Plan throws on purpose, with a message written for the person who started the run. They end
+ * the execution in `PlanFailed` with that message as the Cause (transient ones after their retries).
+ */
+export const PLAN_FAILURES = [
+  ...CALLER_ERRORS,
+  ErrorName.SourceNotFound,
+  ErrorName.SourceAccessDenied,
+  ErrorName.CredentialsEndpointError,
+  ErrorName.TransientError,
+];
+
+/**
+ * `Plan`: validates the event, fetches the TEA credentials, lists the source into the JSONL manifest and
+ * stages the token. Its output replaces the state (`{ Plan: PlanOutput }`), so the event, which may hold
+ * a token, travels no further than this state's input.
+ */
+export class PlanStep extends Construct {
+  readonly function: PipelineFunction;
+  /** The first state; continue with `.next()`. */
+  readonly task: tasks.LambdaInvoke;
+
+  constructor(scope: Construct, id: string, props: PlanStepProps) {
+    super(scope, id);
+    this.function = new PipelineFunction(this, 'Lambda', {
+      entry: 'functions/plan/handler.ts',
+      description: 'Plan: validate the event, list the source, write the manifest',
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+      logRetention: props.logRetention,
+      environment: {
+        STAGING_BUCKET: props.stagingBucket.bucketName,
+        TOKEN_PARAMETER_PATH: props.tokenParameterPath,
+      },
+    });
+    const role = this.function.role;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteRunFiles',
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [props.stagingBucket.arnForObjects(`${RUNS_PREFIX}*`)],
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      [props.stagingBucket.arnForObjects(`${RUNS_PREFIX}*`)],
+      "Plan writes each run's files (manifest, staged token) under runs/<execution name>/, known at run time.",
+    );
+    grantTokenParameterRead(this, role, props.tokenParameterPath);
+
+    this.task = new tasks.LambdaInvoke(this, 'Plan', {
+      stateName: 'Plan',
+      comment: 'Validate the event, fetch credentials, list the source into the manifest, stage the token',
+      lambdaFunction: this.function.function,
+      payloadResponseOnly: true,
+      payload: sfn.TaskInput.fromObject({
+        Event: sfn.JsonPath.entirePayload,
+        Execution: { Name: sfn.JsonPath.executionName },
+      }),
+      resultSelector: { Plan: sfn.JsonPath.entirePayload },
+      retryOnServiceExceptions: false,
+    });
+    retryLambdaServiceErrors(this.task);
+    this.task.addRetry({
+      errors: [ErrorName.CredentialsEndpointError, ErrorName.TransientError],
+      interval: Duration.seconds(5),
+      backoffRate: 2,
+      maxAttempts: 3,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+
+    // A Lambda error's Cause is a JSON document ({ errorType, errorMessage, trace }): keep the message.
+    // ResultPath $ drops the event (and any token in it) from what the failure path carries.
+    const describe = new sfn.Pass(this, 'DescribePlanError', {
+      stateName: 'DescribePlanError',
+      parameters: {
+        Error: sfn.JsonPath.stringAt('$.Error'),
+        Cause: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.Cause')),
+      },
+    });
+    const fail = new sfn.Fail(this, 'PlanFailed', {
+      stateName: 'PlanFailed',
+      comment: 'The event, the token or the source was rejected: the Cause says why',
+      errorPath: '$.Error',
+      causePath: '$.Cause.errorMessage',
+    });
+    this.task.addCatch(describe.next(fail), { errors: PLAN_FAILURES, resultPath: '$' });
+  }
+}

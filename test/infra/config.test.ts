@@ -1,0 +1,96 @@
+import { configFromContext, DEFAULT_CONFIG, parseDestinations, parseParameterPath } from '../../infra/config';
+
+const from = (context: Record<string, unknown>) => configFromContext((key) => context[key]);
+
+describe('destinationBuckets', () => {
+  it('accepts the -c string form, commas or spaces, with prefixes', () => {
+    expect(parseDestinations('a-bucket,b.bucket/prefix/, c-bucket  d-bucket/x')).toEqual([
+      { bucketName: 'a-bucket' },
+      { bucketName: 'b.bucket', prefix: 'prefix/' },
+      { bucketName: 'c-bucket' },
+      { bucketName: 'd-bucket', prefix: 'x' },
+    ]);
+  });
+
+  it('accepts a cdk.json list, a JSON list in a string, and s3:// URLs', () => {
+    expect(parseDestinations(['my-bucket', 's3://other-bucket/in/'])).toEqual([
+      { bucketName: 'my-bucket' },
+      { bucketName: 'other-bucket', prefix: 'in/' },
+    ]);
+    expect(parseDestinations('["my-bucket","other-bucket/in/"]')).toEqual([
+      { bucketName: 'my-bucket' },
+      { bucketName: 'other-bucket', prefix: 'in/' },
+    ]);
+  });
+
+  it('is empty when unset or empty', () => {
+    expect(parseDestinations(undefined)).toEqual([]);
+    expect(parseDestinations('')).toEqual([]);
+    expect(parseDestinations([])).toEqual([]);
+    expect(parseDestinations(' , ')).toEqual([]);
+  });
+
+  it('rejects invalid bucket names, wildcards and non-strings', () => {
+    expect(() => parseDestinations('My_Bucket')).toThrow(/"My_Bucket" is not a valid S3 bucket name/);
+    expect(() => parseDestinations('ab')).toThrow(/not a valid/);
+    expect(() => parseDestinations('a..b')).toThrow(/not a valid/);
+    expect(() => parseDestinations('bucket/pre*')).toThrow(/wildcards/);
+    expect(() => parseDestinations([42])).toThrow(/expected strings/);
+    expect(() => parseDestinations('[not json')).toThrow(/not a JSON list/);
+    expect(() => parseDestinations({ bucket: 'x' })).toThrow(/expected a list/);
+  });
+});
+
+describe('configFromContext', () => {
+  it('uses the defaults for an empty context', () => {
+    expect(from({})).toEqual({ ...DEFAULT_CONFIG, destinationBuckets: [] });
+    expect(DEFAULT_CONFIG).toEqual({
+      maxConcurrency: 100,
+      itemsPerBatch: 20,
+      toleratedFailurePercentage: 10,
+      copyMemoryMb: 1769,
+      copyTimeoutMinutes: 15,
+      tokenParameterPath: '/s3-direct-transfer/',
+    });
+  });
+
+  it('reads numbers given as strings on the command line, or as numbers in cdk.json', () => {
+    expect(
+      from({
+        destinationBuckets: 'a-bucket',
+        maxConcurrency: '250',
+        itemsPerBatch: 5,
+        toleratedFailurePercentage: '2.5',
+        copyMemoryMb: '3008',
+        copyTimeoutMinutes: '10',
+        tokenParameterPath: '/my/tokens',
+      }),
+    ).toEqual({
+      destinationBuckets: [{ bucketName: 'a-bucket' }],
+      maxConcurrency: 250,
+      itemsPerBatch: 5,
+      toleratedFailurePercentage: 2.5,
+      copyMemoryMb: 3008,
+      copyTimeoutMinutes: 10,
+      tokenParameterPath: '/my/tokens/',
+    });
+  });
+
+  it('names the key of a bad value', () => {
+    expect(() => from({ maxConcurrency: 'lots' })).toThrow(
+      /^maxConcurrency: expected a number from 1 to 10000/,
+    );
+    expect(() => from({ itemsPerBatch: '0' })).toThrow(/^itemsPerBatch/);
+    expect(() => from({ itemsPerBatch: '2.5' })).toThrow(/^itemsPerBatch: expected a whole number/);
+    expect(() => from({ toleratedFailurePercentage: 101 })).toThrow(/^toleratedFailurePercentage/);
+    expect(() => from({ copyTimeoutMinutes: 16 })).toThrow(/^copyTimeoutMinutes/);
+    expect(() => from({ copyMemoryMb: 64 })).toThrow(/^copyMemoryMb/);
+    expect(() => from({ tokenParameterPath: 'no-slash' })).toThrow(/^tokenParameterPath/);
+  });
+
+  it('normalizes the parameter path', () => {
+    expect(parseParameterPath('/')).toBe('/');
+    expect(parseParameterPath('/a/b')).toBe('/a/b/');
+    expect(() => parseParameterPath('/a b/')).toThrow(/tokenParameterPath/);
+  });
+});
