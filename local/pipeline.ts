@@ -19,7 +19,7 @@ import { planTransfer } from '../functions/plan/plan';
 import { unwrapPlanInput } from '../functions/plan/handler';
 import { summarize, type SummarizeInput } from '../functions/summarize/summarize';
 import { loadDefinitionArtifact, type DefinitionArtifact } from './definition';
-import { loadStateMachine, type ExecutionOutcome } from './host';
+import { loadStateMachine, type ExecutionEvent, type ExecutionOutcome } from './host';
 
 export interface LocalProgress {
   objectsTotal: number;
@@ -49,6 +49,8 @@ export interface LocalRunOptions {
   readonly signal?: AbortSignal;
   readonly onPlanned?: (plan: PlanOutput) => void;
   readonly onProgress?: (progress: LocalProgress) => void;
+  /** Every state event of the execution and of its child executions (inputs and outputs included). */
+  readonly onEvent?: (event: ExecutionEvent) => void;
   /** For tests: replaces the CopyBatch core. */
   readonly copyBatchOverride?: (input: CopyBatchInput) => Promise<CopyBatchOutput>;
 }
@@ -140,7 +142,7 @@ export async function runPipelineLocally(
     retryIntervalOverrides: options.retryIntervalOverrides,
   });
   try {
-    const execution = await machine.run(event, { name: runId, signal: options.signal });
+    const execution = await machine.run(event, { name: runId, signal: options.signal, onEvent: options.onEvent });
     const result =
       execution.Status === 'SUCCEEDED' ? (execution.Output as unknown as TransferResult) : undefined;
     return { execution, result, runId, staging };
