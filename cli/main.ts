@@ -38,6 +38,45 @@ Examples:
   $ s3-direct-transfer demo
   $ s3-direct-transfer demo --keep      # leave the world running to try your own events`;
 
+const START_HELP = `
+Validates the event locally (nothing is started when it is invalid), then starts an execution of the
+deployed pipeline. The state machine is, in this order: --state-machine ARN; the output StateMachineArn
+of --stack NAME; the environment variable S3_DIRECT_TRANSFER_STATE_MACHINE; the output StateMachineArn of
+the stack S3DirectTransfer. The execution ARN and its console link go to stderr.
+
+With --name, starting again is safe: a name already used reports (and with --wait follows) the execution
+that holds it instead of starting another. With --wait, progress goes to stderr and the result JSON to
+stdout; Ctrl-C stops the watching, not the execution, and prints the \`watch\` command that resumes it.
+
+Environment:
+  S3_DIRECT_TRANSFER_STATE_MACHINE    state machine ARN, when neither --state-machine nor --stack is given
+  AWS_REGION                          region of the stack (the ARN's region is used for Step Functions)
+  AWS_PROFILE, AWS_ACCESS_KEY_ID, ... credentials allowed to start and describe executions
+
+Exit codes: without --wait, 0 once the execution exists; with --wait, 0 nothing failed, 1 some objects
+failed or the execution failed, timed out or was stopped, 2 invalid event or rejected token; 2 also when
+no state machine is found; 130 when Ctrl-C stops the watching.
+
+Examples:
+  $ s3-direct-transfer start --event granule.json --wait > result.json
+  $ s3-direct-transfer start --event prefix.json --name mur-2024-06-01 --json
+  $ s3-direct-transfer start --event event.json --stack MyTransferStack --wait
+  $ S3_DIRECT_TRANSFER_STATE_MACHINE=arn:aws:states:us-west-2:123456789012:stateMachine:Transfer \\
+      s3-direct-transfer start --event event.json
+${EVENT_HELP}`;
+
+const WATCH_HELP = `
+Follows an execution of the deployed pipeline (started by \`start\`, a schedule or the console) until it
+ends, as \`start --wait\` does: progress of the copy on stderr, the result JSON on stdout. Ctrl-C stops
+the watching, not the execution.
+
+Exit codes: 0 nothing failed, 1 some objects failed or the execution failed, timed out or was stopped,
+2 invalid event or rejected token (or no such execution), 130 when Ctrl-C stops the watching.
+
+Examples:
+  $ s3-direct-transfer watch arn:aws:states:us-west-2:123456789012:execution:Transfer:mur-2024-06-01
+  $ s3-direct-transfer watch "$EXECUTION_ARN" --quiet > result.json`;
+
 export async function main(argv: string[]): Promise<number> {
   // stdout carries the result JSON: logs go to stderr, and only warnings unless asked for more.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -94,12 +133,41 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await demoCommand(options);
     });
 
+  program
+    .command('start')
+    .description('start the deployed pipeline (Step Functions); with --wait, follow it to its end')
+    .requiredOption('--event <file>', "event JSON file ('-' for standard input)")
+    .addOption(new Option('--state-machine <arn>', 'state machine to start').conflicts('stack'))
+    .option('--stack <name>', 'stack whose output StateMachineArn names it (default: S3DirectTransfer)')
+    .option('--name <name>', 'execution name; starting again with it reports the existing execution')
+    .option('--wait', 'show progress until the execution ends, then print the result JSON')
+    .option('--json', 'without --wait, print { executionArn, startDate } on stdout')
+    .option('--quiet', 'no progress on stderr')
+    .addHelpText('after', START_HELP)
+    .action(async (options) => {
+      const { startCommand } = lazy<typeof import('./start')>('./start');
+      exitCode = await startCommand(options);
+    });
+
+  program
+    .command('watch')
+    .description('follow an execution of the deployed pipeline until it ends, then print the result JSON')
+    .argument('<execution-arn>', 'the execution, as `start` prints it')
+    .option('--quiet', 'no progress on stderr')
+    .addHelpText('after', WATCH_HELP)
+    .action(async (executionArn: string, options) => {
+      const { watchCommand } = lazy<typeof import('./watch')>('./watch');
+      exitCode = await watchCommand(executionArn, options);
+    });
+
   program.addHelpText(
     'after',
     `
 Examples:
   $ s3-direct-transfer demo
   $ s3-direct-transfer run --event event.json > result.json
+  $ s3-direct-transfer start --event event.json --wait > result.json
+  $ s3-direct-transfer watch EXECUTION_ARN
   $ s3-direct-transfer run --help`,
   );
 
