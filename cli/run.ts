@@ -1,19 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { parseEvent } from '../shared/event';
-import { ErrorName } from '../shared/errors';
-import { redactText, registerSecret } from '../shared/log';
+import { redactText } from '../shared/log';
 import { FolderStagingStore } from '../shared/staging';
 import type { TransferResult } from '../shared/batch';
 import {
-  ExitCode,
   executionError,
   exitCodeFor,
   removeStagingFolder,
   runPipelineLocally,
   type LocalRunOptions,
 } from '../local/pipeline';
+import { reportError } from './command-error';
+import { readEventFile } from './event-file';
 import { ProgressReporter } from './progress';
 
 export interface RunCommandOptions {
@@ -31,54 +29,13 @@ export function s3ConfigFromEnvironment(env: NodeJS.ProcessEnv = process.env): S
   return { ...(region && { region }), ...(endpoint && { endpoint, forcePathStyle: true }) };
 }
 
-async function readEventFile(path: string): Promise<string> {
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  return readFile(path, 'utf8');
-}
-
-function fail(name: string, message: string): number {
-  process.stderr.write(`${name}: ${redactText(message)}\n`);
-  return ExitCode.CallerError;
-}
-
 /** Loads and validates the event: exit code 2 with a clear message when it is unusable. */
 export async function loadEvent(path: string): Promise<{ event?: unknown; exitCode?: number }> {
-  let text: string;
   try {
-    text = await readEventFile(path);
+    return { event: await readEventFile(path) };
   } catch (error) {
-    return {
-      exitCode: fail(
-        ErrorName.InvalidInput,
-        `cannot read the event file ${path}: ${(error as Error).message}`,
-      ),
-    };
+    return { exitCode: reportError(error, process.stderr) };
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    return {
-      exitCode: fail(
-        ErrorName.InvalidInput,
-        `the event file ${path} is not valid JSON: ${(error as Error).message}`,
-      ),
-    };
-  }
-  for (const field of ['BearerToken', 'JwtCookie'] as const) {
-    const value = (raw as Record<string, unknown> | null)?.[field];
-    if (typeof value === 'string') registerSecret(value);
-  }
-  try {
-    parseEvent(raw);
-  } catch (error) {
-    return { exitCode: fail((error as Error).name, (error as Error).message) };
-  }
-  return { event: raw };
 }
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
