@@ -1,3 +1,5 @@
+import { readMirrorsFile, type Mirror } from './mirrors';
+
 /**
  * Pipeline settings read from the CDK context (cdk.json `context`, or `-c key=value` on the command
  * line, where every value arrives as a string).
@@ -18,6 +20,12 @@ export interface PipelineConfig {
   readonly copyMemoryMb: number;
   readonly copyTimeoutMinutes: number;
   readonly tokenParameterPath: string;
+  /** Scheduled transfers, from the file named by `mirrorsFile`. */
+  readonly mirrors: readonly Mirror[];
+  /** Build the CloudWatch dashboard. */
+  readonly dashboard: boolean;
+  /** Where alarms are e-mailed; absent: alarms without actions. */
+  readonly alarmEmail?: string;
 }
 
 export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
@@ -36,6 +44,8 @@ export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
   copyMemoryMb: 1769,
   copyTimeoutMinutes: 15,
   tokenParameterPath: '/s3-direct-transfer/',
+  mirrors: [],
+  dashboard: true,
 };
 
 /** The context keys this app reads. */
@@ -47,23 +57,65 @@ export const CONTEXT_KEYS = [
   'copyMemoryMb',
   'copyTimeoutMinutes',
   'tokenParameterPath',
+  'mirrorsFile',
+  'dashboard',
+  'alarmEmail',
 ] as const;
 
 export type ContextReader = (key: string) => unknown;
 
 /** Reads and validates the pipeline settings; throws with the offending key named. */
 export function configFromContext(context: ContextReader): PipelineConfig {
+  const tokenParameterPath = parseParameterPath(
+    context('tokenParameterPath') ?? DEFAULT_CONFIG.tokenParameterPath,
+  );
+  const alarmEmail = optionalString(context, 'alarmEmail');
+  const destinationBuckets = parseDestinations(context('destinationBuckets'));
   return {
-    destinationBuckets: parseDestinations(context('destinationBuckets')),
+    destinationBuckets,
     maxConcurrency: integer(context, 'maxConcurrency', 1, 10_000),
     itemsPerBatch: integer(context, 'itemsPerBatch', 1, 1_000),
     toleratedFailurePercentage: number(context, 'toleratedFailurePercentage', 0, 100),
     copyMemoryMb: integer(context, 'copyMemoryMb', 128, 10_240),
     copyTimeoutMinutes: integer(context, 'copyTimeoutMinutes', 1, 15),
-    tokenParameterPath: parseParameterPath(
-      context('tokenParameterPath') ?? DEFAULT_CONFIG.tokenParameterPath,
-    ),
+    tokenParameterPath,
+    mirrors: mirrorsFrom(context, tokenParameterPath, destinationBuckets),
+    dashboard: boolean(context, 'dashboard'),
+    ...(alarmEmail !== undefined && { alarmEmail: parseAlarmEmail(alarmEmail) }),
   };
+}
+
+/** The mirrors of the file named by `mirrorsFile` (relative to the current directory), validated. */
+function mirrorsFrom(
+  context: ContextReader,
+  tokenParameterPath: string,
+  destinations: DestinationSpec[],
+): Mirror[] {
+  const file = optionalString(context, 'mirrorsFile');
+  return file === undefined ? [] : readMirrorsFile(file, tokenParameterPath, destinations);
+}
+
+/** An e-mail address, checked for its shape only (SNS asks the address to confirm). */
+export function parseAlarmEmail(value: string): string {
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) {
+    throw new Error(`alarmEmail: expected an e-mail address, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function optionalString(context: ContextReader, key: (typeof CONTEXT_KEYS)[number]): string | undefined {
+  const raw = context(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw !== 'string') throw new Error(`${key}: expected a string, got ${JSON.stringify(raw)}`);
+  return raw.trim() || undefined;
+}
+
+function boolean(context: ContextReader, key: 'dashboard'): boolean {
+  const raw = context(key);
+  if (raw === undefined || raw === null || raw === '') return DEFAULT_CONFIG[key];
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error(`${key}: expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 const BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

@@ -6,14 +6,17 @@
  * - the transfer event itself: the run id is then the Lambda request id.
  * Output: {@link PlanOutput}. Environment: `STAGING_BUCKET` (required), `AWS_REGION`, and optionally
  * `TOKEN_PARAMETER_PATH` (where `BearerTokenParameter`s must live) and `AWS_ENDPOINT_URL_S3` (or
- * `AWS_ENDPOINT_URL`), which also turns on path-style addressing.
+ * `AWS_ENDPOINT_URL`), which also turns on path-style addressing. Emits the ObjectsPlanned and
+ * BytesPlanned metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`) for every plan it returns.
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { PlanOutput } from '../../shared/batch';
 import { invalidInput } from '../../shared/errors';
 import { createLogger } from '../../shared/log';
+import { createMetrics, MetricsService, recordPlan } from '../../shared/metrics';
 import { S3StagingStore } from '../../shared/staging';
 import { planTransfer } from './plan';
 
@@ -57,6 +60,7 @@ const logger = createLogger('plan');
 // Per container: built on first use, reused by warm invocations.
 let stagingClient: S3Client | undefined;
 let ssmClient: SSMClient | undefined;
+let metrics: Metrics | undefined;
 
 export async function handler(input: unknown, context: Context): Promise<PlanOutput> {
   logger.addContext(context);
@@ -66,7 +70,7 @@ export async function handler(input: unknown, context: Context): Promise<PlanOut
   const config = s3ConfigFromEnv();
   stagingClient ??= new S3Client(config);
   ssmClient ??= new SSMClient(config.region ? { region: config.region } : {});
-  return planTransfer(event, {
+  const output = await planTransfer(event, {
     // Listing 1M keys takes ~1000 requests: give each a few more attempts than the default 3.
     sourceClient: (credentials) => new S3Client({ ...config, credentials, maxAttempts: 5 }),
     staging: new S3StagingStore(stagingClient, bucket),
@@ -75,4 +79,7 @@ export async function handler(input: unknown, context: Context): Promise<PlanOut
     tokenParameterPath: process.env.TOKEN_PARAMETER_PATH || undefined,
     logger,
   });
+  metrics ??= createMetrics(MetricsService.Plan);
+  recordPlan(metrics, { objects: output.Count, bytes: output.Bytes });
+  return output;
 }

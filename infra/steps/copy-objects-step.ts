@@ -39,6 +39,9 @@ export interface CopyObjectsStepProps {
  */
 export const MAX_INPUT_BYTES_PER_BATCH = 100_000;
 
+/** The Distributed Map's label: its child executions' metrics carry `<state machine ARN>/<label>`. */
+export const COPY_OBJECTS_LABEL = 'CopyObjects';
+
 /** The manifest Plan wrote, read from the bucket and key in `$.Plan.Manifest`. */
 class ManifestReader extends sfn.S3JsonLItemReader {
   constructor(private readonly staging: s3.IBucket) {
@@ -162,7 +165,7 @@ export class CopyObjectsStep extends Construct {
     this.map = new sfn.DistributedMap(this, 'CopyObjects', {
       stateName: 'CopyObjects',
       comment: 'Copy the manifest in batches of child executions',
-      label: 'CopyObjects',
+      label: COPY_OBJECTS_LABEL,
       itemReader: new ManifestReader(props.stagingBucket),
       itemBatcher: new sfn.ItemBatcher({
         maxItemsPerBatch: props.itemsPerBatch,

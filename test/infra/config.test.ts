@@ -51,6 +51,8 @@ describe('configFromContext', () => {
       copyMemoryMb: 1769,
       copyTimeoutMinutes: 15,
       tokenParameterPath: '/s3-direct-transfer/',
+      mirrors: [],
+      dashboard: true,
     });
   });
 
@@ -73,6 +75,8 @@ describe('configFromContext', () => {
       copyMemoryMb: 3008,
       copyTimeoutMinutes: 10,
       tokenParameterPath: '/my/tokens/',
+      mirrors: [],
+      dashboard: true,
     });
   });
 
@@ -92,5 +96,21 @@ describe('configFromContext', () => {
     expect(parseParameterPath('/')).toBe('/');
     expect(parseParameterPath('/a/b')).toBe('/a/b/');
     expect(() => parseParameterPath('/a b/')).toThrow(/tokenParameterPath/);
+  });
+});
+
+describe('dashboard and alarmEmail', () => {
+  it('reads dashboard as a boolean or its -c string form', () => {
+    expect(from({ dashboard: 'false' }).dashboard).toBe(false);
+    expect(from({ dashboard: false }).dashboard).toBe(false);
+    expect(from({ dashboard: 'true' }).dashboard).toBe(true);
+    expect(() => from({ dashboard: 'no' })).toThrow(/^dashboard: expected true or false/);
+  });
+
+  it('takes an e-mail address for the alarms, and nothing else', () => {
+    expect(from({}).alarmEmail).toBeUndefined();
+    expect(from({ alarmEmail: ' ops@example.org ' }).alarmEmail).toBe('ops@example.org');
+    expect(() => from({ alarmEmail: 'not-an-address' })).toThrow(/^alarmEmail: expected an e-mail address/);
+    expect(() => from({ alarmEmail: 42 })).toThrow(/^alarmEmail: expected a string/);
   });
 });

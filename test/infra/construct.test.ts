@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -49,6 +49,28 @@ describe('TransferPipeline in another app', () => {
     });
   });
 
+  it('without a dashboard, and with its own metrics namespace for the Lambdas and the alarms', () => {
+    const { template, pipeline } = inAnotherApp(() => ({
+      destinationBuckets: ['plain-bucket'],
+      dashboard: false,
+      metricsNamespace: 'TeamTransfers',
+    }));
+    expect(pipeline.monitoring.dashboard).toBeUndefined();
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'TeamTransfers',
+      MetricName: 'ObjectsFailed',
+    });
+    for (const fn of [pipeline.planFunction, pipeline.copyFunction]) {
+      const id = (fn.node.defaultChild as CfnElement).logicalId;
+      expect(
+        (template.toJSON().Resources[Stack.of(fn).resolve(id)].Properties.Environment.Variables as Json)
+          .POWERTOOLS_METRICS_NAMESPACE,
+      ).toBe('TeamTransfers');
+    }
+  });
+
   it('rejects settings it cannot honour', () => {
     const bad = (extra: Partial<TransferPipelineProps>) => () =>
       inAnotherApp(() => ({ destinationBuckets: ['a-bucket'], ...extra }));
@@ -57,6 +79,8 @@ describe('TransferPipeline in another app', () => {
     expect(bad({ toleratedFailurePercentage: 150 })).toThrow(/toleratedFailurePercentage/);
     expect(bad({ copyTimeout: Duration.minutes(20) })).toThrow(/copyTimeout/);
     expect(bad({ tokenParameterPath: 'relative' })).toThrow(/tokenParameterPath/);
+    expect(bad({ metricsNamespace: 'has space' })).toThrow(/metricsNamespace/);
+    expect(bad({ alarmEmail: 'nobody' })).toThrow(/alarmEmail: expected an e-mail address/);
     expect(() => inAnotherApp(() => ({ destinationBuckets: ['Not_A_Bucket'] }))).toThrow(
       /not a valid S3 bucket/,
     );

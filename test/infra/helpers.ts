@@ -71,6 +71,21 @@ function mainResourceNames(stack: TransferStack): Record<string, string> {
     CopyLogs: p.copyFunction.logGroup,
     SummarizeLogs: p.summarizeFunction.logGroup,
   };
+  const { alarms, alarmTopic, dashboard } = p.monitoring;
+  if (dashboard) named.Dashboard = dashboard;
+  named.FailedExecutionsAlarm = alarms.failedExecutions;
+  named.CopyErrorsAlarm = alarms.copyErrors;
+  named.FailedObjectsAlarm = alarms.failedObjects;
+  if (alarms.unstartedMirrorRuns) named.UnstartedMirrorRunsAlarm = alarms.unstartedMirrorRuns;
+  if (alarmTopic) {
+    named.AlarmTopic = alarmTopic;
+    named.AlarmTopicKey = alarmTopic.masterKey!;
+  }
+  if (p.mirrorSchedules) {
+    named.ScheduleGroup = p.mirrorSchedules.group;
+    named.SchedulerRole = p.mirrorSchedules.role;
+    named.MirrorsDeadLetterQueue = p.mirrorSchedules.deadLetterQueue;
+  }
   const out: Record<string, string> = {};
   for (const [name, construct] of Object.entries(named)) out[logicalIdOf(construct)] = name;
   return out;
@@ -143,12 +158,17 @@ export function roleStatements(synth: Synthesized, roleName: string): ReadableSt
 export function definitionOf(synth: Synthesized): Json {
   const resources = synth.template.Resources as Record<string, { Type: string; Properties: Json }>;
   const sm = Object.values(resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine')!;
-  const [delimiter, parts] = (sm.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })[
-    'Fn::Join'
-  ];
   // Literal parts verbatim (they hold JSON braces); tokens as readable text.
-  const text = parts.map((p) => (typeof p === 'string' ? p : readable(p, synth.names))).join(delimiter);
-  return JSON.parse(text) as Json;
+  return joinedJson(sm.Properties.DefinitionString, synth.names);
+}
+
+/** A JSON document CloudFormation assembles with Fn::Join (a dashboard body), tokens as readable text, parsed. */
+export function joinedJson(value: unknown, names: Record<string, string>): Json {
+  if (typeof value === 'string') return JSON.parse(value) as Json;
+  const [delimiter, parts] = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return JSON.parse(
+    parts.map((p) => (typeof p === 'string' ? p : readable(p, names))).join(delimiter),
+  ) as Json;
 }
 
 /** Resources of a type, by logical id. */

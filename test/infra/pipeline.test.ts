@@ -262,6 +262,8 @@ describe('state machine', () => {
     const outputs = synth.template.Outputs as Record<string, Json>;
     expect(readable(outputs.StateMachineArn.Value, synth.names)).toBe('<StateMachine>');
     expect(readable(outputs.StagingBucketName.Value, synth.names)).toBe('<StagingBucket>');
+    expect(readable(outputs.DashboardName.Value, synth.names)).toBe('<Dashboard>');
+    expect(Object.keys(outputs).sort()).toEqual(['DashboardName', 'StagingBucketName', 'StateMachineArn']);
   });
 });
 
@@ -305,12 +307,14 @@ describe('Lambdas', () => {
     expect(env('PlanFunction')).toEqual({
       STAGING_BUCKET: '<StagingBucket>',
       TOKEN_PARAMETER_PATH: '/s3-direct-transfer/',
+      POWERTOOLS_METRICS_NAMESPACE: 'S3DirectTransfer',
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(env('CopyFunction')).toEqual({
       STAGING_BUCKET: '<StagingBucket>',
       TOKEN_PARAMETER_PATH: '/s3-direct-transfer/',
       DESTINATION_BUCKETS: 'dest-a,dest-b/earthdata/',
+      POWERTOOLS_METRICS_NAMESPACE: 'S3DirectTransfer',
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(env('SummarizeFunction')).toEqual({
@@ -543,5 +547,66 @@ describe('IAM, role by role', () => {
       s.Resource.filter((r) => r.includes('StagingBucket')),
     );
     expect(copyStaging).toEqual(['<StagingBucket.Arn>/runs/*/token']);
+  });
+});
+
+describe('alarms without alarmEmail', () => {
+  const alarms = () =>
+    Object.fromEntries(
+      Object.entries(resourcesOfType(synth, 'AWS::CloudWatch::Alarm')).map(([id, a]) => [
+        synth.names[id],
+        deepReadable(a, synth.names) as Json,
+      ]),
+    );
+  const common = {
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+    TreatMissingData: 'notBreaching',
+    Period: 300,
+    Statistic: 'Sum',
+  };
+
+  it('watch failed executions, CopyBatch errors and failed objects', () => {
+    const all = alarms();
+    expect(Object.keys(all).sort()).toEqual([
+      'CopyErrorsAlarm',
+      'FailedExecutionsAlarm',
+      'FailedObjectsAlarm',
+    ]);
+    expect(all.FailedExecutionsAlarm).toMatchObject({
+      ...common,
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+      Dimensions: [{ Name: 'StateMachineArn', Value: '<StateMachine>' }],
+    });
+    expect(all.CopyErrorsAlarm).toMatchObject({
+      ...common,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: '<CopyFunction>' }],
+    });
+    expect(all.FailedObjectsAlarm).toMatchObject({
+      ...common,
+      Namespace: 'S3DirectTransfer',
+      MetricName: 'ObjectsFailed',
+      Dimensions: [{ Name: 'service', Value: 'copy' }],
+    });
+  });
+
+  it('have no actions, and no topic or key is created', () => {
+    for (const alarm of Object.values(alarms())) {
+      expect(alarm.AlarmActions).toBeUndefined();
+      expect(alarm.OKActions).toBeUndefined();
+      expect(alarm.AlarmDescription).toMatch(/^s3-direct-transfer: /);
+    }
+    expect(resourcesOfType(synth, 'AWS::SNS::Topic')).toEqual({});
+    expect(resourcesOfType(synth, 'AWS::KMS::Key')).toEqual({});
+  });
+
+  it('no mirrors: no schedule, schedule group, scheduler role or dead-letter queue', () => {
+    for (const type of ['AWS::Scheduler::Schedule', 'AWS::Scheduler::ScheduleGroup', 'AWS::SQS::Queue']) {
+      expect(resourcesOfType(synth, type)).toEqual({});
+    }
   });
 });

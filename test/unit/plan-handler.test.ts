@@ -32,6 +32,8 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  // As the stack sets it on the Lambda (read when the handler first publishes).
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'PlanHandlerTest';
   mod = await import('../../functions/plan/handler');
 });
 
@@ -95,8 +97,23 @@ describe('s3ConfigFromEnv', () => {
 
 describe('handler', () => {
   let fetchSpy: jest.SpyInstance;
+  let stdoutSpy: jest.SpyInstance;
+  let stdout: string[];
+
+  /** The EMF documents (CloudWatch metrics) the handler printed. */
+  const emfDocuments = () =>
+    stdout
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   beforeEach(() => {
+    stdout = [];
+    stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
     s3Mock.reset();
     clearSecrets();
     clearRefreshingCredentialsCache();
@@ -117,7 +134,10 @@ describe('handler', () => {
     s3Mock.on(PutObjectCommand).resolves({});
   });
 
-  afterEach(() => fetchSpy.mockRestore());
+  afterEach(() => {
+    fetchSpy.mockRestore();
+    stdoutSpy.mockRestore();
+  });
 
   const putKeys = (): string[] =>
     s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key as string);
@@ -144,6 +164,38 @@ describe('handler', () => {
     );
     expect(fetchSpy).toHaveBeenCalledTimes(1);
     expect(JSON.stringify(out)).not.toContain(TOKEN);
+  });
+
+  it('publishes ObjectsPlanned and BytesPlanned for each plan, in the namespace the stack sets', async () => {
+    await mod.handler({ Event: event, Execution: { Name: 'exec-metrics' } }, context);
+    const [emf, ...rest] = emfDocuments();
+    expect(rest).toEqual([]);
+    expect(emf).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'PlanHandlerTest',
+            Dimensions: [['service']],
+            Metrics: [
+              { Name: 'ObjectsPlanned', Unit: 'Count' },
+              { Name: 'BytesPlanned', Unit: 'Bytes' },
+            ],
+          },
+        ],
+      },
+      service: 'plan',
+      ObjectsPlanned: 1,
+      BytesPlanned: 42,
+    });
+    // The EMF line carries counts only.
+    expect(stdout.join('')).not.toContain(TOKEN);
+  });
+
+  it('publishes no metrics for a rejected event', async () => {
+    await expect(mod.handler({ Event: { ...event, Source: {} } }, context)).rejects.toThrow(
+      expect.objectContaining({ name: 'InvalidInput' }),
+    );
+    expect(emfDocuments()).toEqual([]);
   });
 
   it('uses the request id as the run id for a raw event', async () => {
