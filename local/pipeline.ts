@@ -142,7 +142,11 @@ export async function runPipelineLocally(
     retryIntervalOverrides: options.retryIntervalOverrides,
   });
   try {
-    const execution = await machine.run(event, { name: runId, signal: options.signal, onEvent: options.onEvent });
+    const execution = await machine.run(event, {
+      name: runId,
+      signal: options.signal,
+      onEvent: options.onEvent,
+    });
     const result =
       execution.Status === 'SUCCEEDED' ? (execution.Output as unknown as TransferResult) : undefined;
     return { execution, result, runId, staging };
