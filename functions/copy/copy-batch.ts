@@ -1,5 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { BatchInput, CopyBatchInput, CopyBatchOutput, ItemResult, ManifestItem } from '../../shared/batch';
+import type {
+  BatchInput,
+  CopyBatchInput,
+  CopyBatchOutput,
+  ItemResult,
+  ManifestItem,
+} from '../../shared/batch';
 import { copyObject, type CopyOptions, type CopyResult, type SourceCredentials } from '../../shared/copy';
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { redactText } from '../../shared/log';
@@ -71,7 +77,8 @@ function checkInput(input: CopyBatchInput): void {
   if (typeof input !== 'object' || input === null) throw invalidInput('CopyBatch input: expected an object');
   if (!Array.isArray(input.Items)) throw invalidInput('CopyBatch input: Items must be a list');
   const batch = input.BatchInput as Partial<BatchInput> | undefined;
-  if (typeof batch !== 'object' || batch === null) throw invalidInput('CopyBatch input: BatchInput is required');
+  if (typeof batch !== 'object' || batch === null)
+    throw invalidInput('CopyBatch input: BatchInput is required');
   for (const field of ['CredentialsEndpoint', 'SourceBucket', 'DestBucket'] as const) {
     if (typeof batch[field] !== 'string' || batch[field] === '') {
       throw invalidInput(`CopyBatch input: BatchInput.${field} must be a non-empty string`);
@@ -268,7 +275,12 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
     else if (r.Status === 'SKIPPED') counts.skipped++;
     else counts.failed++;
   }
-  log?.info('batch done', { ...counts, deferred: out.Deferred.length, items: input.Items.length, runId: batch.RunId });
+  log?.info('batch done', {
+    ...counts,
+    deferred: out.Deferred.length,
+    items: input.Items.length,
+    runId: batch.RunId,
+  });
   return out;
 }
 

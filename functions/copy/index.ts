@@ -5,18 +5,26 @@
  * `DESTINATION_BUCKETS` (`bucket[/prefix],...` this deployment may write), `COPY_CONCURRENCY`
  * (objects at once, default 4), `COPY_PART_SIZE_MIB`, `COPY_QUEUE_SIZE`, `COPY_READ_AHEAD`.
  */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import type { CopyBatchInput, CopyBatchOutput } from '../../shared/batch';
 import { copyClientConfig, type CopyOptions } from '../../shared/copy';
 import { createLogger } from '../../shared/log';
+import { copyBatchCounts, createMetrics, MetricsService, recordCopyBatch } from '../../shared/metrics';
 import { S3StagingStore } from '../../shared/staging';
-import { copyBatch } from './copy-batch';
+import { copyBatch, type SourceSide } from './copy-batch';
 import { sourceSideFor } from './source';
 import { ThroughputEstimator } from './throughput';
 
-export { copyBatch, SYSTEMIC_ERRORS, type CopyBatchDeps, type CopyLogger, type SourceSide } from './copy-batch';
+export {
+  copyBatch,
+  SYSTEMIC_ERRORS,
+  type CopyBatchDeps,
+  type CopyLogger,
+  type SourceSide,
+} from './copy-batch';
 export { resolveTokenReference, sourceSideFor, type SourceSideOptions } from './source';
 export { ThroughputEstimator } from './throughput';
 
@@ -33,12 +41,15 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got ${raw}`);
   return value;
 }
 
 /** Engine tuning from the environment (unset: the engine's measured defaults). */
-export function copyOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<CopyOptions, 'signal' | 'sync'> {
+export function copyOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<CopyOptions, 'signal' | 'sync'> {
   const partMiB = positiveInt(env, 'COPY_PART_SIZE_MIB');
   return {
     ...(partMiB && { partSize: partMiB * 1024 * 1024 }),
@@ -53,6 +64,7 @@ let destination: S3Client | undefined;
 let staging: S3Client | undefined;
 let ssm: SSMClient | undefined;
 const throughput = new ThroughputEstimator();
+let metrics: Metrics | undefined;
 
 export async function handler(input: CopyBatchInput, context: Context): Promise<CopyBatchOutput> {
   logger.addContext(context);
@@ -70,14 +82,21 @@ export async function handler(input: CopyBatchInput, context: Context): Promise<
     items: Array.isArray(input?.Items) ? input.Items.length : undefined,
     carried: Array.isArray(input?.Results) ? input.Results.length : 0,
   });
-  return copyBatch(input, {
-    source: (batch) =>
-      sourceSideFor(batch, {
+  let credentials: SourceSide['credentials'];
+  let generationBefore = 0;
+  const output = await copyBatch(input, {
+    source: async (batch) => {
+      const side = await sourceSideFor(batch, {
         ssm,
         staging: (bucket) => new S3StagingStore(stagingClient, bucket),
         s3Config: config,
         credentialsOptions: { log: logger },
-      }),
+      });
+      credentials = side.credentials;
+      // Each refresh makes a new generation: the difference is this invocation's refreshes.
+      generationBefore = credentials?.generation ?? 0;
+      return side;
+    },
     destination,
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
     logger,
@@ -86,4 +105,10 @@ export async function handler(input: CopyBatchInput, context: Context): Promise<
     allowedDestinations: allowed.length > 0 ? allowed : undefined,
     throughput,
   });
+  metrics ??= createMetrics(MetricsService.Copy);
+  recordCopyBatch(metrics, {
+    ...copyBatchCounts(input, output),
+    credentialRefreshes: (credentials?.generation ?? 0) - generationBefore,
+  });
+  return output;
 }

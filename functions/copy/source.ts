@@ -25,9 +25,13 @@ export interface SourceSideOptions {
 }
 
 /** Turns a token reference into TEA authentication, reading it where it was put. */
-export async function resolveTokenReference(token: TokenReference, options: SourceSideOptions): Promise<TeaAuth> {
+export async function resolveTokenReference(
+  token: TokenReference,
+  options: SourceSideOptions,
+): Promise<TeaAuth> {
   const asAuth = (kind: 'bearer' | 'cookie', value: string): TeaAuth => {
-    const trimmed = kind === 'bearer' ? value.trim().replace(/^bearer\s+/i, '') : value.trim().replace(/^asf-urs=/, '');
+    const trimmed =
+      kind === 'bearer' ? value.trim().replace(/^bearer\s+/i, '') : value.trim().replace(/^asf-urs=/, '');
     if (trimmed === '') throw new TransferError(ErrorName.TokenParameterError, 'the staged token is empty');
     registerSecret(trimmed);
     return kind === 'bearer' ? { kind, token: trimmed } : { kind, jwt: trimmed };
@@ -57,7 +61,10 @@ export async function resolveTokenReference(token: TokenReference, options: Sour
       return asAuth(token.TokenKind, value);
     }
     default:
-      throw new TransferError(ErrorName.InvalidInput, 'CopyBatch input: BatchInput.Token has an unknown Kind');
+      throw new TransferError(
+        ErrorName.InvalidInput,
+        'CopyBatch input: BatchInput.Token has an unknown Kind',
+      );
   }
 }
 

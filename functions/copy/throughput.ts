@@ -35,6 +35,6 @@ export class ThroughputEstimator {
 
   /** Milliseconds one object of `size` bytes is expected to take, with the safety factor. */
   estimateMs(size: number): number {
-    return this.perObjectMs + ((size / this.bytesPerSecond) * 1000 * this.safetyFactor);
+    return this.perObjectMs + (size / this.bytesPerSecond) * 1000 * this.safetyFactor;
   }
 }

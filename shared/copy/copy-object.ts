@@ -9,7 +9,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { describeError, errorCode, httpStatus, isAbortError, isTransferError, toTransferError } from './errors';
+import {
+  describeError,
+  errorCode,
+  httpStatus,
+  isAbortError,
+  isTransferError,
+  toTransferError,
+} from './errors';
 import { readAhead } from './read-ahead';
 import {
   abortError,
@@ -117,7 +124,13 @@ function partSizeFor(size: number, requested: number): number {
 }
 
 function destinationChecksum(out: CompleteMultipartUploadCommandOutput): string | undefined {
-  const fields = ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256'] as const;
+  const fields = [
+    'ChecksumCRC32',
+    'ChecksumCRC32C',
+    'ChecksumCRC64NVME',
+    'ChecksumSHA1',
+    'ChecksumSHA256',
+  ] as const;
   for (const field of fields) {
     const value = out[field];
     if (value) return `${field.slice('Checksum'.length)}:${value}`;
@@ -137,7 +150,11 @@ async function headDestination(
   } catch (error) {
     // 403 is also what S3 answers for a missing key without s3:ListBucket: the copy then finds out.
     const status = httpStatus(error);
-    if (status === 404 || status === 403 || ['NotFound', 'NoSuchKey', 'Forbidden'].includes(errorCode(error))) {
+    if (
+      status === 404 ||
+      status === 403 ||
+      ['NotFound', 'NoSuchKey', 'Forbidden'].includes(errorCode(error))
+    ) {
       return undefined;
     }
     throw toTransferError(error, { side: 'destination', bucket, key, operation: 'HeadObject' });
@@ -187,7 +204,12 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
         listed?.size !== undefined && listed.eTag
           ? { size: listed.size, eTag: stripQuotes(listed.eTag)! }
           : await reader.head();
-      const existing = await headDestination(params.destinationClient, destination.bucket, destination.key, signal);
+      const existing = await headDestination(
+        params.destinationClient,
+        destination.bucket,
+        destination.key,
+        signal,
+      );
       const recorded = stripQuotes(existing?.Metadata?.[SOURCE_ETAG_METADATA]);
       if (existing && existing.ContentLength === sourceState.size && recorded === sourceState.eTag) {
         return {
@@ -328,7 +350,11 @@ async function upload(
     if (uploadId) {
       try {
         await client.send(
-          new AbortMultipartUploadCommand({ Bucket: destination.bucket, Key: destination.key, UploadId: uploadId }),
+          new AbortMultipartUploadCommand({
+            Bucket: destination.bucket,
+            Key: destination.key,
+            UploadId: uploadId,
+          }),
         );
       } catch (abortFailure) {
         if (errorCode(abortFailure) !== 'NoSuchUpload') {

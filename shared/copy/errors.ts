@@ -26,7 +26,8 @@ export function isTransferError(error: unknown): error is Error {
 export function errorCode(error: unknown): string {
   const e = error as { name?: unknown; Code?: unknown; code?: unknown } | null | undefined;
   for (const candidate of [e?.Code, e?.code, e?.name]) {
-    if (typeof candidate === 'string' && candidate !== 'Error' && candidate !== 'UnknownError') return candidate;
+    if (typeof candidate === 'string' && candidate !== 'Error' && candidate !== 'UnknownError')
+      return candidate;
   }
   return 'Error';
 }
@@ -41,7 +42,13 @@ export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || errorCode(error) === 'ABORT_ERR');
 }
 
-const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests']);
+const THROTTLING = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequests',
+]);
 const TRANSIENT = new Set([
   'InternalError',
   'ServiceUnavailable',
@@ -73,7 +80,10 @@ export function describeError(error: unknown): string {
   const status = httpStatus(error);
   const requestId = (error as { $metadata?: { requestId?: unknown } }).$metadata?.requestId;
   const message = error.message && error.message !== code ? `: ${error.message}` : '';
-  const extra = [status !== undefined ? `HTTP ${status}` : '', typeof requestId === 'string' ? `request id ${requestId}` : '']
+  const extra = [
+    status !== undefined ? `HTTP ${status}` : '',
+    typeof requestId === 'string' ? `request id ${requestId}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return redactText(`${code}${message}${extra ? ` (${extra})` : ''}`).slice(0, 500);
@@ -84,9 +94,12 @@ export function describeError(error: unknown): string {
  * SDK errors carry more (e.g. `StringToSign`, `AWSAccessKeyId` on SignatureDoesNotMatch), which is dropped.
  */
 export function safeCause(error: unknown): Error {
-  const copy = new Error(error instanceof Error ? redactText(error.message).slice(0, 500) : redactText(String(error)));
+  const copy = new Error(
+    error instanceof Error ? redactText(error.message).slice(0, 500) : redactText(String(error)),
+  );
   copy.name = errorCode(error);
-  const metadata = (error as { $metadata?: { httpStatusCode?: unknown; requestId?: unknown } } | null)?.$metadata;
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown; requestId?: unknown } } | null)
+    ?.$metadata;
   if (metadata) {
     Object.assign(copy, {
       $metadata: { httpStatusCode: metadata.httpStatusCode, requestId: metadata.requestId },
@@ -121,7 +134,11 @@ export function toTransferError(error: unknown, context: ErrorContext): Error {
   }
   if (context.side === 'source') {
     if (code === 'NoSuchBucket') {
-      return named(ErrorName.SourceNotFound, `source bucket ${context.bucket} does not exist (${detail})`, error);
+      return named(
+        ErrorName.SourceNotFound,
+        `source bucket ${context.bucket} does not exist (${detail})`,
+        error,
+      );
     }
     if (code === 'NoSuchKey' || code === 'NotFound' || status === 404) {
       return context.resuming
@@ -138,7 +155,11 @@ export function toTransferError(error: unknown, context: ErrorContext): Error {
     }
   } else {
     if (code === 'NoSuchBucket') {
-      return named(ErrorName.DestinationNotFound, `destination bucket ${context.bucket} does not exist (${detail})`, error);
+      return named(
+        ErrorName.DestinationNotFound,
+        `destination bucket ${context.bucket} does not exist (${detail})`,
+        error,
+      );
     }
     if (code === 'AccessDenied' || code === 'Forbidden' || code === 'AllAccessDisabled' || status === 403) {
       return named(
@@ -156,7 +177,11 @@ export function toTransferError(error: unknown, context: ErrorContext): Error {
       error,
     );
   }
-  return named(ErrorName.CopyFailed, `copying ${where} failed on the ${context.side} side (${detail})`, error);
+  return named(
+    ErrorName.CopyFailed,
+    `copying ${where} failed on the ${context.side} side (${detail})`,
+    error,
+  );
 }
 
 /** A bad copy detected before it became visible (byte count, MD5 or checksum mismatch). */

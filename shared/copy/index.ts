@@ -10,9 +10,22 @@ export {
   type CopyResult,
   type CopyVerification,
 } from './copy-object';
-export { describeError, errorCode, httpStatus, isTransferError, toTransferError, type ErrorContext, type Side } from './errors';
+export {
+  describeError,
+  errorCode,
+  httpStatus,
+  isTransferError,
+  toTransferError,
+  type ErrorContext,
+  type Side,
+} from './errors';
 export { readAhead, type ReadAheadOptions } from './read-ahead';
-export { SourceReader, type SourceCredentials, type SourceObject, type SourceStats } from './resumable-source';
+export {
+  SourceReader,
+  type SourceCredentials,
+  type SourceObject,
+  type SourceStats,
+} from './resumable-source';
 export { plainMd5ETag, stripQuotes, VerifyingStream } from './verify';
 
 /**

@@ -129,7 +129,9 @@ function metadataOf(out: GetObjectCommandOutput, size: number): SourceObject {
 }
 
 /** `bytes 0-99/1234` -> { start: 0, end: 99, total: 1234 } */
-export function parseContentRange(value: string | undefined): { start: number; end: number; total: number } | undefined {
+export function parseContentRange(
+  value: string | undefined,
+): { start: number; end: number; total: number } | undefined {
   const match = value ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value.trim()) : null;
   return match ? { start: Number(match[1]), end: Number(match[2]), total: Number(match[3]) } : undefined;
 }
@@ -272,7 +274,11 @@ export class SourceReader {
   /** A ranged GET pinned to the object's ETag; checks that the answer is the range asked for. */
   private async getRange(start: number, end: number): Promise<GetObjectCommandOutput> {
     const object = this.info;
-    const response = await this.get({ range: `bytes=${start}-${end - 1}`, ifMatch: object.eTag, resuming: true });
+    const response = await this.get({
+      range: `bytes=${start}-${end - 1}`,
+      ifMatch: object.eTag,
+      resuming: true,
+    });
     const range = parseContentRange(response.ContentRange);
     const eTag = stripQuotes(response.ETag);
     if (eTag !== undefined && eTag !== object.eTag) {
@@ -317,7 +323,9 @@ export class SourceReader {
       `GetObject${request.range ? ` ${request.range}` : ''}`,
       request.resuming,
       // S3 answers 416 to any range of an empty object.
-      request.emptyObjectOk ? (error) => (errorCode(error) === 'InvalidRange' ? EMPTY_OBJECT : undefined) : undefined,
+      request.emptyObjectOk
+        ? (error) => (errorCode(error) === 'InvalidRange' ? EMPTY_OBJECT : undefined)
+        : undefined,
     );
   }
 

@@ -50,7 +50,10 @@ function sourceSide(options: ConstructorParameters<typeof RefreshingCredentials>
   credentials: RefreshingCredentials;
   client: S3Client;
 } {
-  const credentials = new RefreshingCredentials({ endpoint: tea.url, auth: { kind: 'bearer', token: TOKEN } }, options);
+  const credentials = new RefreshingCredentials(
+    { endpoint: tea.url, auth: { kind: 'bearer', token: TOKEN } },
+    options,
+  );
   return { credentials, client: s3.client(credentials.provider, copyClientConfig()) };
 }
 
@@ -94,7 +97,8 @@ async function exists(bucket: string, key: string): Promise<boolean> {
     await admin.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (error) {
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+      return false;
     throw error;
   }
 }
@@ -183,7 +187,12 @@ describe('copy engine over HTTP', () => {
 
   it('fails with SourceChanged when the source is replaced mid-copy, leaving nothing behind', async () => {
     await seed('moving/a.bin', 24 * MiB, 4);
-    s3.faults.replaceSourceAfterBytes = { bucket: 'src', key: 'moving/a.bin', afterBytes: 8 * MiB, body: 'new content' };
+    s3.faults.replaceSourceAfterBytes = {
+      bucket: 'src',
+      key: 'moving/a.bin',
+      afterBytes: 8 * MiB,
+      body: 'new content',
+    };
     // The GET in flight keeps serving the old version (as S3 does); the resume after this cut sees the new one.
     s3.faults.cutGetBody = { afterBytes: 12 * MiB, times: 1, scope: { credentials: 'issued' } };
     await expect(copy(sourceSide(), 'moving/a.bin')).rejects.toMatchObject({ name: 'SourceChanged' });
@@ -370,12 +379,18 @@ describe('copy Lambda core over HTTP', () => {
 
   it('throws AuthenticationFailed for a rejected token before copying anything', async () => {
     await seed('auth/a.bin', 1000, 50);
-    const batch = { ...batchInput(), Token: { Kind: 'inline' as const, TokenKind: 'bearer' as const, Value: 'not-a-known-token' } };
+    const batch = {
+      ...batchInput(),
+      Token: { Kind: 'inline' as const, TokenKind: 'bearer' as const, Value: 'not-a-known-token' },
+    };
     await expect(
       copyBatch(
         { Items: [{ Key: 'auth/a.bin', DestKey: 'auth/a.bin', Size: 1000 }], BatchInput: batch },
         {
-          source: (b) => sourceSideFor(b, { s3Config: { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true } }),
+          source: (b) =>
+            sourceSideFor(b, {
+              s3Config: { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true },
+            }),
           destination,
           remainingTimeMs: () => 900_000,
         },

@@ -5,7 +5,12 @@ import type { BatchInput, CopyBatchInput, ManifestItem } from '../../shared/batc
 import type { CopyObjectParams, CopyResult } from '../../shared/copy';
 import { ErrorName, TransferError } from '../../shared/errors';
 import { FolderStagingStore } from '../../shared/staging';
-import { copyBatch, resolveTokenReference, ThroughputEstimator, type CopyBatchDeps } from '../../functions/copy';
+import {
+  copyBatch,
+  resolveTokenReference,
+  ThroughputEstimator,
+  type CopyBatchDeps,
+} from '../../functions/copy';
 import { copyOptionsFromEnv, s3ConfigFromEnv } from '../../functions/copy';
 import { FakeDestination, FakeSource, MiB, bytes } from './copy-fixtures';
 
@@ -18,7 +23,12 @@ const batchInput: BatchInput = {
   RunId: 'run-1',
 };
 
-const item = (key: string, size = 1000): ManifestItem => ({ Key: key, DestKey: `out/${key}`, Size: size, ETag: 'e' });
+const item = (key: string, size = 1000): ManifestItem => ({
+  Key: key,
+  DestKey: `out/${key}`,
+  Size: size,
+  ETag: 'e',
+});
 
 const copied = (params: CopyObjectParams, bytesCopied = params.expected?.size ?? 0): CopyResult => ({
   status: 'COPIED',
@@ -41,7 +51,11 @@ function deps(overrides: Partial<CopyBatchDeps> = {}): CopyBatchDeps {
 describe('copyBatch', () => {
   it('reports Plan failures as they are, carries earlier results, copies the rest in manifest order', async () => {
     const input: CopyBatchInput = {
-      Items: [item('a'), { Key: 'b', DestKey: 'out/b', Error: 'SourceNotFound', Cause: 'no such key b' }, item('c')],
+      Items: [
+        item('a'),
+        { Key: 'b', DestKey: 'out/b', Error: 'SourceNotFound', Cause: 'no such key b' },
+        item('c'),
+      ],
       BatchInput: batchInput,
       Results: [{ Key: 'old', DestKey: 'out/old', Status: 'COPIED', Bytes: 5 }],
     };
@@ -50,7 +64,14 @@ describe('copyBatch', () => {
     expect(out.Results).toEqual([
       { Key: 'old', DestKey: 'out/old', Status: 'COPIED', Bytes: 5 },
       { Key: 'a', DestKey: 'out/a', Status: 'COPIED', Bytes: 1000 },
-      { Key: 'b', DestKey: 'out/b', Status: 'FAILED', Bytes: 0, Error: 'SourceNotFound', Cause: 'no such key b' },
+      {
+        Key: 'b',
+        DestKey: 'out/b',
+        Status: 'FAILED',
+        Bytes: 0,
+        Error: 'SourceNotFound',
+        Cause: 'no such key b',
+      },
       { Key: 'c', DestKey: 'out/c', Status: 'COPIED', Bytes: 1000 },
     ]);
     expect(out.Deferred).toEqual([]);
@@ -98,7 +119,10 @@ describe('copyBatch', () => {
       if (p.source.key === 'weird') throw new Error('something odd');
       return copied(p);
     });
-    const out = await copyBatch({ Items: [item('ok'), item('bad'), item('weird')], BatchInput: batchInput }, deps({ copy }));
+    const out = await copyBatch(
+      { Items: [item('ok'), item('bad'), item('weird')], BatchInput: batchInput },
+      deps({ copy }),
+    );
     expect(out.Results.map((r) => [r.Key, r.Status, r.Error])).toEqual([
       ['ok', 'COPIED', undefined],
       ['bad', 'FAILED', 'SourceChanged'],
@@ -121,11 +145,15 @@ describe('copyBatch', () => {
 
   it('throws a systemic failure met during a copy, after stopping new starts', async () => {
     const copy = jest.fn(async (p: CopyObjectParams) => {
-      if (p.source.key === 'b') throw new TransferError(ErrorName.CredentialsEndpointError, 'endpoint down (HTTP 503)');
+      if (p.source.key === 'b')
+        throw new TransferError(ErrorName.CredentialsEndpointError, 'endpoint down (HTTP 503)');
       return copied(p);
     });
     await expect(
-      copyBatch({ Items: [item('a'), item('b'), item('c'), item('d')], BatchInput: batchInput }, deps({ copy, concurrency: 1 })),
+      copyBatch(
+        { Items: [item('a'), item('b'), item('c'), item('d')], BatchInput: batchInput },
+        deps({ copy, concurrency: 1 }),
+      ),
     ).rejects.toMatchObject({ name: 'CredentialsEndpointError' });
     expect(copy.mock.calls.map((c) => c[0].source.key)).toEqual(['a', 'b']);
   });
@@ -274,7 +302,10 @@ describe('copyBatch with the real engine', () => {
     source.put('a b+c', data);
     try {
       const out = await copyBatch(
-        { Items: [{ Key: 'a b+c', DestKey: 'x/a b+c', Size: data.length }, item('missing')], BatchInput: batchInput },
+        {
+          Items: [{ Key: 'a b+c', DestKey: 'x/a b+c', Size: data.length }, item('missing')],
+          BatchInput: batchInput,
+        },
         {
           source: async () => ({ client: source.client }),
           destination: destination.client,
@@ -305,10 +336,16 @@ describe('token references and environment', () => {
       await store.put('runs/r/token', 'Bearer abcdefgh12345\n');
       const staging = (): FolderStagingStore => store;
       expect(
-        await resolveTokenReference({ Kind: 'staged', Bucket: 'staging', Key: 'runs/r/token', TokenKind: 'bearer' }, { staging }),
+        await resolveTokenReference(
+          { Kind: 'staged', Bucket: 'staging', Key: 'runs/r/token', TokenKind: 'bearer' },
+          { staging },
+        ),
       ).toEqual({ kind: 'bearer', token: 'abcdefgh12345' });
       await expect(
-        resolveTokenReference({ Kind: 'staged', Bucket: 'staging', Key: 'runs/x/token', TokenKind: 'bearer' }, { staging }),
+        resolveTokenReference(
+          { Kind: 'staged', Bucket: 'staging', Key: 'runs/x/token', TokenKind: 'bearer' },
+          { staging },
+        ),
       ).rejects.toMatchObject({ name: 'TokenParameterError' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -316,7 +353,9 @@ describe('token references and environment', () => {
   });
 
   it('builds client settings and engine options from the environment', () => {
-    expect(s3ConfigFromEnv({ AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' })).toEqual({
+    expect(
+      s3ConfigFromEnv({ AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }),
+    ).toEqual({
       region: 'us-west-2',
       endpoint: 'http://127.0.0.1:9000',
       forcePathStyle: true,

@@ -78,7 +78,10 @@ export class FakeSource {
   readonly heads: string[] = [];
   faults: SourceFault[] = [];
   bytesServed = 0;
-  readonly client = new S3Client({ region: 'us-west-2', credentials: { accessKeyId: 'AKIDSOURCE', secretAccessKey: 's' } });
+  readonly client = new S3Client({
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'AKIDSOURCE', secretAccessKey: 's' },
+  });
   readonly mock = mockClient(this.client);
 
   constructor() {
@@ -92,7 +95,12 @@ export class FakeSource {
   }
 
   put(key: string, data: Buffer, extra: Partial<FakeObject> = {}): FakeObject {
-    const object: FakeObject = { data, eTag: md5(data), lastModified: new Date('2024-05-06T07:08:09Z'), ...extra };
+    const object: FakeObject = {
+      data,
+      eTag: md5(data),
+      lastModified: new Date('2024-05-06T07:08:09Z'),
+      ...extra,
+    };
     this.objects.set(key, object);
     return object;
   }
@@ -105,7 +113,11 @@ export class FakeSource {
     const object = this.objects.get(input.Key!);
     if (!object) throw s3Error('NoSuchKey', 404, 'The specified key does not exist.');
     if (input.IfMatch !== undefined && input.IfMatch.replace(/"/g, '') !== object.eTag) {
-      throw s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+      throw s3Error(
+        'PreconditionFailed',
+        412,
+        'At least one of the pre-conditions you specified did not hold',
+      );
     }
     const size = object.data.length;
     let start = 0;
@@ -136,7 +148,8 @@ export class FakeSource {
   }
 
   private body(data: Buffer, fault: SourceFault): Readable {
-    const limit = fault.kind === 'cut' || fault.kind === 'end' ? Math.min(fault.afterBytes, data.length) : data.length;
+    const limit =
+      fault.kind === 'cut' || fault.kind === 'end' ? Math.min(fault.afterBytes, data.length) : data.length;
     const served = (n: number): void => {
       this.bytesServed += n;
     };
@@ -164,7 +177,10 @@ interface StoredObject {
 
 export class FakeDestination {
   readonly objects = new Map<string, StoredObject>();
-  readonly uploads = new Map<string, { key: string; input: CreateMultipartUploadCommandInput; parts: Map<number, Buffer> }>();
+  readonly uploads = new Map<
+    string,
+    { key: string; input: CreateMultipartUploadCommandInput; parts: Map<number, Buffer> }
+  >();
   readonly aborted: string[] = [];
   /** Answered to PutObject / CreateMultipartUpload / UploadPart when set. */
   writeError?: Error;
@@ -172,7 +188,10 @@ export class FakeDestination {
   failPart?: number;
   abortError?: Error;
   private nextId = 1;
-  readonly client = new S3Client({ region: 'us-west-2', credentials: { accessKeyId: 'AKIDDEST', secretAccessKey: 'd' } });
+  readonly client = new S3Client({
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'AKIDDEST', secretAccessKey: 'd' },
+  });
   readonly mock = mockClient(this.client);
 
   constructor() {
@@ -189,24 +208,30 @@ export class FakeDestination {
       this.uploads.set(id, { key: key(input), input, parts: new Map() });
       return { UploadId: id, Bucket: input.Bucket, Key: input.Key };
     });
-    this.mock.on(UploadPartCommand).callsFake((input: { UploadId: string; PartNumber: number; Body: Uint8Array }) => {
-      if (this.writeError && (this.failPart === undefined || this.failPart === input.PartNumber)) throw this.writeError;
-      const upload = this.uploads.get(input.UploadId);
-      if (!upload) throw s3Error('NoSuchUpload', 404);
-      const data = Buffer.from(input.Body);
-      upload.parts.set(input.PartNumber, data);
-      return { ETag: `"${md5(data)}"`, ChecksumCRC32: 'BBBBBB==' };
-    });
-    this.mock.on(CompleteMultipartUploadCommand).callsFake(
-      (input: { UploadId: string; MultipartUpload: { Parts: { PartNumber: number }[] } }) => {
+    this.mock
+      .on(UploadPartCommand)
+      .callsFake((input: { UploadId: string; PartNumber: number; Body: Uint8Array }) => {
+        if (this.writeError && (this.failPart === undefined || this.failPart === input.PartNumber))
+          throw this.writeError;
+        const upload = this.uploads.get(input.UploadId);
+        if (!upload) throw s3Error('NoSuchUpload', 404);
+        const data = Buffer.from(input.Body);
+        upload.parts.set(input.PartNumber, data);
+        return { ETag: `"${md5(data)}"`, ChecksumCRC32: 'BBBBBB==' };
+      });
+    this.mock
+      .on(CompleteMultipartUploadCommand)
+      .callsFake((input: { UploadId: string; MultipartUpload: { Parts: { PartNumber: number }[] } }) => {
         const upload = this.uploads.get(input.UploadId);
         if (!upload) throw s3Error('NoSuchUpload', 404);
         const data = Buffer.concat(input.MultipartUpload.Parts.map((p) => upload.parts.get(p.PartNumber)!));
         this.objects.set(upload.key, { data, input: upload.input });
         this.uploads.delete(input.UploadId);
-        return { ETag: `"${md5(data)}-${input.MultipartUpload.Parts.length}"`, ChecksumCRC32: `CCCCCC==-${input.MultipartUpload.Parts.length}` };
-      },
-    );
+        return {
+          ETag: `"${md5(data)}-${input.MultipartUpload.Parts.length}"`,
+          ChecksumCRC32: `CCCCCC==-${input.MultipartUpload.Parts.length}`,
+        };
+      });
     this.mock.on(AbortMultipartUploadCommand).callsFake((input: { UploadId: string }) => {
       this.aborted.push(input.UploadId);
       if (this.abortError) throw this.abortError;

@@ -25,7 +25,11 @@ afterEach(() => {
   destination.mock.restore();
 });
 
-function params(key: string, options: CopyOptions = {}, extra: Partial<CopyObjectParams> = {}): CopyObjectParams {
+function params(
+  key: string,
+  options: CopyOptions = {},
+  extra: Partial<CopyObjectParams> = {},
+): CopyObjectParams {
   return {
     sourceClient: source.client,
     destinationClient: destination.client,
@@ -62,9 +66,7 @@ describe('copyObject: streaming', () => {
     const result = await copyObject(params('big.h5'));
     expect(stored('big.h5')!.equals(data)).toBe(true);
     expect(result.verified).toEqual({ bytes: true, md5: true, checksum: 'CRC32:CCCCCC==-3' });
-    const parts = destination.mock.commandCalls(
-      (await import('@aws-sdk/client-s3')).UploadPartCommand,
-    );
+    const parts = destination.mock.commandCalls((await import('@aws-sdk/client-s3')).UploadPartCommand);
     expect(parts.map((c) => c.args[0].input.PartNumber).sort()).toEqual([1, 2, 3]);
     for (const call of parts) expect(call.args[0].input.ChecksumAlgorithm).toBe('CRC32');
     expect(destination.uploads.size).toBe(0);
@@ -107,7 +109,11 @@ describe('copyObject: streaming', () => {
       ContentLanguage: 'en',
       CacheControl: 'max-age=60',
       Expires: expires,
-      Metadata: { mission: 'swot', 'source-etag': md5(data), 'source-last-modified': '2024-05-06T07:08:09.000Z' },
+      Metadata: {
+        mission: 'swot',
+        'source-etag': md5(data),
+        'source-last-modified': '2024-05-06T07:08:09.000Z',
+      },
     });
   });
 
@@ -138,7 +144,10 @@ describe('copyObject: resuming the source', () => {
     const result = await copyObject(params('cut'));
     expect(stored('cut')!.equals(data)).toBe(true);
     expect(source.requests).toHaveLength(2);
-    expect(source.requests[1]).toMatchObject({ Range: `bytes=${3 * MiB}-${12 * MiB - 1}`, IfMatch: `"${md5(data)}"` });
+    expect(source.requests[1]).toMatchObject({
+      Range: `bytes=${3 * MiB}-${12 * MiB - 1}`,
+      IfMatch: `"${md5(data)}"`,
+    });
     expect(source.bytesServed).toBe(data.length);
     expect(result.stats).toMatchObject({ resumes: 1, requests: 2, bytesReceived: data.length });
   });
@@ -214,9 +223,14 @@ describe('copyObject: resuming the source', () => {
 
   it('stops refreshing after maxRefreshes expiry errors on one request', async () => {
     source.put('exp2', bytes(10, 13));
-    source.faults = Array.from({ length: 5 }, () => ({ kind: 'reject' as const, error: s3Error('ExpiredToken', 400) }));
+    source.faults = Array.from({ length: 5 }, () => ({
+      kind: 'reject' as const,
+      error: s3Error('ExpiredToken', 400),
+    }));
     const credentials = fakeCredentials();
-    await expect(copyObject(params('exp2', { maxRefreshes: 2 }, { sourceCredentials: credentials }))).rejects.toMatchObject({
+    await expect(
+      copyObject(params('exp2', { maxRefreshes: 2 }, { sourceCredentials: credentials })),
+    ).rejects.toMatchObject({
       name: 'TransientError',
       message: expect.stringContaining('expired 3 times in a row'),
     });
@@ -320,7 +334,9 @@ describe('copyObject: named failures', () => {
     source.put('d2', data);
     destination.writeError = s3Error('AccessDenied', 403);
     destination.failPart = 1;
-    await expect(copyObject(params('d2', { queueSize: 2 }))).rejects.toMatchObject({ name: 'DestinationAccessDenied' });
+    await expect(copyObject(params('d2', { queueSize: 2 }))).rejects.toMatchObject({
+      name: 'DestinationAccessDenied',
+    });
     expect(stored('d2')).toBeUndefined();
     expect(destination.uploads.size).toBe(0);
     // Parts 1 and 2 (and what was buffered): far from the whole 40 MiB (lib-storage alone reads it all).
@@ -358,7 +374,10 @@ describe('copyObject: named failures', () => {
 
   it('keeps secrets out of the message', async () => {
     source.faults = [
-      { kind: 'reject', error: s3Error('AccessDenied', 403, 'denied for Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig') },
+      {
+        kind: 'reject',
+        error: s3Error('AccessDenied', 403, 'denied for Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig'),
+      },
     ];
     const error = (await copyObject(params('x')).catch((e: Error) => e)) as Error;
     expect(error.message).not.toContain('eyJhbGci');
@@ -404,7 +423,9 @@ describe('copyObject: sync', () => {
     source.put('s', bytes(5000, 28));
     await copyObject(params('s'));
     const changed = source.put('s', bytes(5000, 29));
-    const result = await copyObject(params('s', { sync: true }, { expected: { size: 5000, eTag: changed.eTag } }));
+    const result = await copyObject(
+      params('s', { sync: true }, { expected: { size: 5000, eTag: changed.eTag } }),
+    );
     expect(result.status).toBe('COPIED');
     expect(stored('s')!.equals(changed.data)).toBe(true);
 
