@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     }
   }
   await s3.stop();
+  // stdin and the SDK's keep-alive agents would keep the process alive.
+  process.exit(0);
 }
 
 main().catch((error: unknown) => {

@@ -14,12 +14,13 @@
  *   exit
  *
  *   node --openssl-legacy-provider .bench-out/pipeline/pipeline-server.js <prefix> <count> <size>
+ *        [<large count> <large size>]   (objects under large-<prefix>, for the memory check)
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -70,7 +71,7 @@ async function sha256Of(client: S3Client, bucket: string, key: string): Promise<
 }
 
 async function main(): Promise<void> {
-  const [prefix, countText, sizeText] = process.argv.slice(2);
+  const [prefix, countText, sizeText, largeCountText = '0', largeSizeText = '0'] = process.argv.slice(2);
   const count = Number(countText);
   const size = Number(sizeText);
   const world = await EmbeddedWorld.start({
@@ -92,7 +93,24 @@ async function main(): Promise<void> {
   );
   const oneData = body(size, 999_999);
   await world.s3.seedObject(SOURCE_BUCKET, `one-${prefix}${relativeKey(0)}`, oneData);
+  // Large objects under large-<prefix> (memory check); 1 MiB blocks, each stamped with its index.
+  const block = body(1024 * 1024, 424_242);
+  for (let i = 0; i < Number(largeCountText); i++) {
+    const size = Number(largeSizeText);
+    const chunks = function* (): Generator<Buffer> {
+      for (let offset = 0; offset < size; offset += block.length) {
+        const chunk = Buffer.from(block.subarray(0, Math.min(block.length, size - offset)));
+        chunk.writeDoubleLE(offset + i * 1e12, 0);
+        yield chunk;
+      }
+    };
+    await world.s3.seedObject(SOURCE_BUCKET, `large-${prefix}${relativeKey(i)}`, Readable.from(chunks()));
+  }
   const admin = world.s3.client('admin');
+  // Killed (the benchmark interrupted): remove the world's temporary directory on the way out.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void world.stop().finally(() => process.exit(1)));
+  }
   process.stdout.write(
     `${JSON.stringify({
       endpoint: world.s3.endpoint,
