@@ -42,6 +42,8 @@ const withSmall = !flag('--no-small');
 // 2 Python processes per object: ~5-10 minutes for 200 objects on 2 cores.
 const withAwsSmall = !flag('--no-aws-small');
 const profile = flag('--profile');
+/** Prints user/sys CPU and minor page faults of every measured process. */
+const verbose = flag('--verbose');
 const engineOptionsIndex = args.indexOf('--engine-options');
 const engineOptions =
   engineOptionsIndex >= 0 ? (JSON.parse(args[engineOptionsIndex + 1]) as Record<string, unknown>) : {};
@@ -103,15 +105,21 @@ function timed(
   stdio: ('pipe' | 'inherit' | 'ignore')[],
 ): TimedProcess {
   const file = join(OUT, `time-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', file, ...command], { env, stdio });
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M %R', '-o', file, ...command], { env, stdio });
   const done = new Promise<{ cpuS: number; rssMiB: number }>((resolve, reject) => {
     child.once('exit', (code) => {
       if (code !== 0) {
         reject(new Error(`${command.slice(0, 3).join(' ')} exited with ${code}`));
         return;
       }
-      const [user, sys, rss] = readFileSync(file, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      const [user, sys, rss, faults] = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .pop()!
+        .split(' ')
+        .map(Number);
       rmSync(file, { force: true });
+      if (verbose) console.error(`    ${command[0]}: user ${user} s, sys ${sys} s, ${faults} minor faults`);
       resolve({ cpuS: user + sys, rssMiB: rss / 1024 });
     });
   });
@@ -146,7 +154,11 @@ async function measure(
  * pages. A higher trim threshold lets the process reuse them: a third of the page faults, ~20% less CPU
  * (measured, see docs/PERFORMANCE.md). It is an environment variable of the copy Lambda.
  */
-const MALLOC_ENV = { MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024) };
+const MALLOC_ENV = {
+  MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024),
+  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
+  ...JSON.parse(process.env.BENCH_MALLOC ?? '{}'),
+};
 
 async function runEngine(
   server: Server,

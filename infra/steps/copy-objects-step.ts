@@ -5,6 +5,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import mallocTuning from '../../shared/copy/malloc-tuning.json';
 import { ErrorName } from '../../shared/errors';
 import { acknowledgeWildcardResources } from '../nag-acknowledgments';
 import { PipelineFunction } from '../pipeline-function';
@@ -106,6 +107,8 @@ export class CopyObjectsStep extends Construct {
         STAGING_BUCKET: props.stagingBucket.bucketName,
         TOKEN_PARAMETER_PATH: props.tokenParameterPath,
         DESTINATION_BUCKETS: destinations.join(','),
+        // glibc malloc: reuse part buffers (shared/copy/index.ts MALLOC_TUNING, docs/PERFORMANCE.md).
+        ...mallocTuning,
       },
     });
     this.grantDestinations(this.function.role, props.destinations);

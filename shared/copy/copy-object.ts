@@ -18,6 +18,7 @@ import {
   toTransferError,
 } from './errors';
 import { readAhead } from './read-ahead';
+import { useUnsignedPayload } from './unsigned-payload';
 import {
   abortError,
   defaultSleep,
@@ -39,7 +40,7 @@ const MAX_PARTS = 10_000;
 
 /** Defaults chosen from bench/copy-engine.ts measurements (docs/PERFORMANCE.md). */
 export const COPY_DEFAULTS = {
-  partSize: 16 * MiB,
+  partSize: 8 * MiB,
   queueSize: 4,
   readAhead: 1,
   checksumAlgorithm: 'CRC32' as ChecksumAlgorithm,
@@ -50,7 +51,7 @@ export const COPY_DEFAULTS = {
 } as const;
 
 export interface CopyOptions {
-  /** Multipart part size in bytes (raised for objects over 10,000 parts). @default 16 MiB */
+  /** Multipart part size in bytes (raised for objects over 10,000 parts). @default 8 MiB */
   partSize?: number;
   /** Parts uploaded in parallel. @default 4 */
   queueSize?: number;
@@ -65,6 +66,12 @@ export interface CopyOptions {
   sync?: boolean;
   /** Checksum the destination verifies on every part. @default 'CRC32' */
   checksumAlgorithm?: ChecksumAlgorithm;
+  /**
+   * Sign every part's SHA-256 as well. By default a part carrying a checksum header is signed as
+   * `UNSIGNED-PAYLOAD` (S3 still checks the part against the checksum), saving a SHA-256 pass per byte.
+   * @default false
+   */
+  signPayload?: boolean;
   /** Aborts the copy: the multipart upload is aborted and the promise rejects with an `AbortError`. */
   signal?: AbortSignal;
   /** Called with every batch of source bytes passed on to the upload. */
@@ -237,6 +244,7 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
       partSize: partSizeFor(object.size, requestedPart),
       queueSize: options.queueSize ?? COPY_DEFAULTS.queueSize,
       checksumAlgorithm: options.checksumAlgorithm ?? COPY_DEFAULTS.checksumAlgorithm,
+      signPayload: options.signPayload ?? false,
       onProgress: options.onProgress,
       controller,
     });
@@ -255,6 +263,7 @@ interface UploadSettings {
   partSize: number;
   queueSize: number;
   checksumAlgorithm: ChecksumAlgorithm;
+  signPayload: boolean;
   onProgress?: (bytes: number) => void;
   controller: AbortController;
 }
@@ -287,10 +296,12 @@ async function upload(
   // Every destination request goes through here, so that its failure stops the source at once
   // (lib-storage lets the other part uploaders keep reading until the end of the stream otherwise).
   const client = params.destinationClient;
+  const unsignedPayload = !settings.signPayload;
   const watched = new Proxy(client, {
     get(target, property) {
       if (property !== 'send') return Reflect.get(target, property, target);
       return async (...args: Parameters<S3Client['send']>) => {
+        if (unsignedPayload) useUnsignedPayload(args[0].middlewareStack);
         try {
           return await (target.send as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         } catch (error) {

@@ -316,6 +316,9 @@ describe('Lambdas', () => {
       DESTINATION_BUCKETS: 'dest-a,dest-b/earthdata/',
       POWERTOOLS_METRICS_NAMESPACE: 'S3DirectTransfer',
       NODE_OPTIONS: '--enable-source-maps',
+      // glibc reuses part buffers instead of page-faulting fresh ones (docs/PERFORMANCE.md)
+      MALLOC_MMAP_THRESHOLD_: '33554432',
+      MALLOC_TRIM_THRESHOLD_: '268435456',
     });
     expect(env('SummarizeFunction')).toEqual({
       STAGING_BUCKET: '<StagingBucket>',
