@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   HeadObjectCommand,
@@ -27,7 +26,7 @@ import {
   type SourceObject,
   type SourceStats,
 } from './resumable-source';
-import { plainMd5ETag, stripQuotes, VerifyingStream } from './verify';
+import { ByteVerifier, plainMd5ETag, stripQuotes, verifyChunks } from './verify';
 
 const MiB = 1024 * 1024;
 
@@ -204,6 +203,7 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
   });
   const stats = (): CopyResult['stats'] => ({ ...reader.stats, durationMs: now() - startedAt });
 
+  let succeeded = false;
   try {
     if (options.sync) {
       const listed = params.expected;
@@ -240,7 +240,7 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
       ranged && response.ContentRange !== undefined && object.size > rangeSize
         ? readAhead(reader, response, { rangeSize, depth })
         : reader.stream(response);
-    const result = await upload(params, object, Readable.from(chunks, { objectMode: false }), {
+    const result = await upload(params, object, chunks, {
       partSize: partSizeFor(object.size, requestedPart),
       queueSize: options.queueSize ?? COPY_DEFAULTS.queueSize,
       checksumAlgorithm: options.checksumAlgorithm ?? COPY_DEFAULTS.checksumAlgorithm,
@@ -248,13 +248,14 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
       onProgress: options.onProgress,
       controller,
     });
+    succeeded = true;
     return { ...result, stats: { ...stats(), partSize: partSizeFor(object.size, requestedPart) } };
   } catch (error) {
     if (options.signal?.aborted && !isTransferError(error)) throw abortError(options.signal);
     throw error;
   } finally {
-    // Stops any ranged GET still in flight after a failure; a no-op after success.
-    controller.abort(abortError());
+    // Stops any ranged GET still in flight after a failure (nothing is in flight after a success).
+    if (!succeeded) controller.abort(abortError());
     unlink();
   }
 }
@@ -271,15 +272,17 @@ interface UploadSettings {
 async function upload(
   params: CopyObjectParams,
   object: SourceObject,
-  body: Readable,
+  chunks: AsyncIterable<Buffer>,
   settings: UploadSettings,
 ): Promise<Omit<CopyResult, 'stats'>> {
   const { destination, source } = params;
   const md5 = plainMd5ETag(object.eTag);
-  const verifier = new VerifyingStream(
-    { size: object.size, md5, description: `copy of s3://${source.bucket}/${source.key}` },
-    settings.onProgress,
-  );
+  const verifier = new ByteVerifier({
+    size: object.size,
+    md5,
+    description: `copy of s3://${source.bucket}/${source.key}`,
+  });
+  const body = Readable.from(verifyChunks(chunks, verifier, settings.onProgress), { objectMode: false });
   // The first failure wins: a destination error stops the source at once, and is the one reported.
   let destinationFailure: unknown;
   const stop = (error: unknown): void => {
@@ -288,7 +291,6 @@ async function upload(
   };
   const onAbort = (): void => stop(abortError(settings.controller.signal));
   settings.controller.signal.addEventListener('abort', onAbort, { once: true });
-  const feeding = pipeline(body, verifier).catch(() => undefined);
 
   const metadata: Record<string, string> = { ...object.metadata, [SOURCE_ETAG_METADATA]: object.eTag };
   if (object.lastModified) metadata[SOURCE_LAST_MODIFIED_METADATA] = object.lastModified.toISOString();
@@ -318,7 +320,7 @@ async function upload(
     params: {
       Bucket: destination.bucket,
       Key: destination.key,
-      Body: verifier,
+      Body: body,
       ContentLength: object.size,
       ContentType: object.contentType,
       ContentEncoding: object.contentEncoding,
@@ -347,7 +349,6 @@ async function upload(
   } catch (thrown) {
     const failure = destinationFailure ?? thrown;
     stop(failure);
-    await feeding;
     const error =
       isTransferError(failure) || isAbortError(failure)
         ? (failure as Error)

@@ -34,7 +34,7 @@ export {
   type SourceObject,
   type SourceStats,
 } from './resumable-source';
-export { plainMd5ETag, stripQuotes, VerifyingStream } from './verify';
+export { ByteVerifier, plainMd5ETag, stripQuotes, verifyChunks } from './verify';
 
 /**
  * S3 client settings for both sides of a copy. The SDK retries whole requests (throttling, 5xx, resets

@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
 import { integrityError } from './errors';
 
 /** An ETag that is the MD5 of the object: 32 hex digits, no `-N` multipart suffix. Quotes are ignored. */
@@ -22,68 +21,69 @@ export interface VerifyExpectation {
 }
 
 /**
- * Passes bytes through, counting them and hashing them with MD5 when the source ETag is a plain MD5.
- * On the last byte it compares: a mismatch errors the stream instead of ending it, so a consumer that
- * completes an upload only at end-of-stream (lib-storage `Upload`) never makes a bad copy visible.
+ * Counts bytes and hashes them with MD5 when the source ETag is a plain MD5; `add` throws an
+ * `IntegrityError` as soon as more bytes arrive than announced, `finish` when the count or the MD5 is
+ * wrong at the end.
  */
-export class VerifyingStream extends Transform {
+export class ByteVerifier {
   private count = 0;
   private readonly hash?: Hash;
   private digest?: string;
 
-  constructor(
-    private readonly expected: VerifyExpectation,
-    private readonly onBytes?: (bytes: number) => void,
-  ) {
-    super();
+  constructor(private readonly expected: VerifyExpectation) {
     if (expected.md5 !== undefined) this.hash = createHash('md5');
   }
 
-  /** Bytes passed through so far. */
+  /** Bytes seen so far. */
   get bytes(): number {
     return this.count;
   }
 
-  /** The MD5 (hex) of every byte, once the stream has ended; undefined when not computed. */
+  /** The MD5 (hex) of every byte, once finished; undefined when not computed. */
   get md5(): string | undefined {
     return this.digest;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  add(chunk: Uint8Array): void {
     this.count += chunk.length;
     if (this.count > this.expected.size) {
-      callback(
-        integrityError(
-          `${this.expected.description}: the source sent more than the ${this.expected.size} bytes it announced`,
-        ),
+      throw integrityError(
+        `${this.expected.description}: the source sent more than the ${this.expected.size} bytes it announced`,
       );
-      return;
     }
     this.hash?.update(chunk);
-    this.onBytes?.(chunk.length);
-    callback(null, chunk);
   }
 
-  override _flush(callback: TransformCallback): void {
+  finish(): void {
     if (this.count !== this.expected.size) {
-      callback(
-        integrityError(
-          `${this.expected.description}: ${this.count} bytes streamed but the source announced ${this.expected.size}`,
-        ),
+      throw integrityError(
+        `${this.expected.description}: ${this.count} bytes streamed but the source announced ${this.expected.size}`,
       );
-      return;
     }
     if (this.hash) {
       this.digest = this.hash.digest('hex');
       if (this.digest !== this.expected.md5) {
-        callback(
-          integrityError(
-            `${this.expected.description}: the MD5 of the streamed bytes (${this.digest}) differs from the source ETag (${this.expected.md5})`,
-          ),
+        throw integrityError(
+          `${this.expected.description}: the MD5 of the streamed bytes (${this.digest}) differs from the source ETag (${this.expected.md5})`,
         );
-        return;
       }
     }
-    callback();
   }
+}
+
+/**
+ * Passes chunks through a {@link ByteVerifier}. A mismatch throws instead of ending, so a consumer that
+ * completes an upload only at the end (lib-storage `Upload`) never makes a bad copy visible.
+ */
+export async function* verifyChunks(
+  chunks: AsyncIterable<Buffer>,
+  verifier: ByteVerifier,
+  onBytes?: (bytes: number) => void,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    verifier.add(chunk);
+    onBytes?.(chunk.length);
+    yield chunk;
+  }
+  verifier.finish();
 }
