@@ -17,7 +17,7 @@ import {
   toTransferError,
 } from './errors';
 import { readAhead } from './read-ahead';
-import { useUnsignedPayload } from './unsigned-payload';
+import { useUnsignedPayload, type UnsignedPayloadMode } from './unsigned-payload';
 import {
   abortError,
   defaultSleep,
@@ -43,6 +43,7 @@ export const COPY_DEFAULTS = {
   queueSize: 4,
   readAhead: 1,
   checksumAlgorithm: 'CRC32' as ChecksumAlgorithm,
+  unsignedPayload: 'https' as UnsignedPayloadMode,
   maxResumes: 6,
   maxRefreshes: 2,
   backoffBaseMs: 200,
@@ -66,11 +67,10 @@ export interface CopyOptions {
   /** Checksum the destination verifies on every part. @default 'CRC32' */
   checksumAlgorithm?: ChecksumAlgorithm;
   /**
-   * Sign every part's SHA-256 as well. By default a part carrying a checksum header is signed as
-   * `UNSIGNED-PAYLOAD` (S3 still checks the part against the checksum), saving a SHA-256 pass per byte.
-   * @default false
+   * When a part is signed `UNSIGNED-PAYLOAD` instead of with its SHA-256 (it still carries its checksum
+   * header, which S3 checks): `https` over TLS only, `always`, or `never`. @default 'https'
    */
-  signPayload?: boolean;
+  unsignedPayload?: UnsignedPayloadMode;
   /** Aborts the copy: the multipart upload is aborted and the promise rejects with an `AbortError`. */
   signal?: AbortSignal;
   /** Called with every batch of source bytes passed on to the upload. */
@@ -244,7 +244,7 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
       partSize: partSizeFor(object.size, requestedPart),
       queueSize: options.queueSize ?? COPY_DEFAULTS.queueSize,
       checksumAlgorithm: options.checksumAlgorithm ?? COPY_DEFAULTS.checksumAlgorithm,
-      signPayload: options.signPayload ?? false,
+      unsignedPayload: options.unsignedPayload ?? COPY_DEFAULTS.unsignedPayload,
       onProgress: options.onProgress,
       controller,
     });
@@ -264,7 +264,7 @@ interface UploadSettings {
   partSize: number;
   queueSize: number;
   checksumAlgorithm: ChecksumAlgorithm;
-  signPayload: boolean;
+  unsignedPayload: UnsignedPayloadMode;
   onProgress?: (bytes: number) => void;
   controller: AbortController;
 }
@@ -298,12 +298,11 @@ async function upload(
   // Every destination request goes through here, so that its failure stops the source at once
   // (lib-storage lets the other part uploaders keep reading until the end of the stream otherwise).
   const client = params.destinationClient;
-  const unsignedPayload = !settings.signPayload;
   const watched = new Proxy(client, {
     get(target, property) {
       if (property !== 'send') return Reflect.get(target, property, target);
       return async (...args: Parameters<S3Client['send']>) => {
-        if (unsignedPayload) useUnsignedPayload(args[0].middlewareStack);
+        useUnsignedPayload(args[0].middlewareStack, settings.unsignedPayload);
         try {
           return await (target.send as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         } catch (error) {

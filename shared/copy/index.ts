@@ -28,6 +28,7 @@ export {
   type Side,
 } from './errors';
 export { readAhead, type ReadAheadOptions } from './read-ahead';
+export { useUnsignedPayload, type UnsignedPayloadMode } from './unsigned-payload';
 export {
   SourceReader,
   type SourceCredentials,

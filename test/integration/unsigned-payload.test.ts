@@ -1,7 +1,8 @@
 /**
  * Parts signed as UNSIGNED-PAYLOAD (shared/copy/unsigned-payload.ts) against the embedded S3 over real
  * HTTP: accepted when intact, rejected (BadDigest) when a byte changes after signing, because the part's
- * checksum header still guards it. The copy engine uses it by default and signs the SHA-256 on request.
+ * checksum header still guards it. By default only requests over TLS go unsigned: over plain HTTP the
+ * signed SHA-256 stays, because some stores ignore checksum headers.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -15,7 +16,11 @@ import {
 } from '@aws-sdk/client-s3';
 import type { FinalizeRequestMiddleware, HttpRequest } from '@smithy/types';
 import { copyObject } from '../../shared/copy';
-import { useUnsignedPayload } from '../../shared/copy/unsigned-payload';
+import {
+  unsignedPayloadMiddleware,
+  useUnsignedPayload,
+  type UnsignedPayloadMode,
+} from '../../shared/copy/unsigned-payload';
 import { EmbeddedS3 } from '../../local/embedded-s3';
 import { expectS3Error, patternBuffer } from './embedded-s3-helpers';
 
@@ -59,14 +64,19 @@ function observe(client: S3Client, seen: Seen[], tamper = false): void {
   });
 }
 
-function put(key: string, body: Buffer, checksum = true): PutObjectCommand {
+function put(
+  key: string,
+  body: Buffer,
+  checksum = true,
+  mode: UnsignedPayloadMode = 'always',
+): PutObjectCommand {
   const command = new PutObjectCommand({
     Bucket: 'dst',
     Key: key,
     Body: body,
     ...(checksum ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
   });
-  useUnsignedPayload(command.middlewareStack);
+  useUnsignedPayload(command.middlewareStack, mode);
   return command;
 }
 
@@ -76,6 +86,52 @@ async function bytesOf(key: string): Promise<Buffer> {
 }
 
 describe('unsigned payload with a checksum header', () => {
+  const signed = async (protocol: string, mode: UnsignedPayloadMode, body: unknown = Buffer.from('abc')) => {
+    const request = {
+      protocol,
+      headers: { 'x-amz-checksum-crc32': 'NSRBwg==' } as Record<string, string>,
+      body,
+    };
+    let seen: Record<string, string> | undefined;
+    await unsignedPayloadMiddleware(mode)(async (args) => {
+      seen = (args.request as { headers: Record<string, string> }).headers;
+      return { output: {}, response: {} };
+    }, {})({ input: {}, request });
+    return seen?.['x-amz-content-sha256'];
+  };
+
+  it.each([
+    ['https:', 'https', 'UNSIGNED-PAYLOAD'],
+    ['http:', 'https', undefined],
+    ['http:', 'always', 'UNSIGNED-PAYLOAD'],
+    ['https:', 'always', 'UNSIGNED-PAYLOAD'],
+  ] as const)(
+    'over %s in %s mode: x-amz-content-sha256 %s (otherwise the signer hashes the body)',
+    async (protocol, mode, expected) => {
+      expect(await signed(protocol, mode)).toBe(expected);
+    },
+  );
+
+  it('never touches a request without a checksum header, or with a streamed body', async () => {
+    let seen: Record<string, string> | undefined;
+    await unsignedPayloadMiddleware('always')(async (args) => {
+      seen = (args.request as { headers: Record<string, string> }).headers;
+      return { output: {}, response: {} };
+    }, {})({ input: {}, request: { protocol: 'https:', headers: {}, body: Buffer.from('abc') } });
+    expect(seen).toEqual({});
+    expect(await signed('https:', 'always', Readable.from([Buffer.from('abc')]))).toBeUndefined();
+  });
+
+  it("'https' mode over plain HTTP keeps the SHA-256 signed, and S3 stores the body", async () => {
+    const client = s3.client('destination');
+    const seen: Seen[] = [];
+    observe(client, seen);
+    const body = patternBuffer(4000, 8);
+    await client.send(put('unsigned/http', body, true, 'https'));
+    expect(seen[0]?.payloadHash).toBe(createHash('sha256').update(body).digest('hex'));
+    expect((await bytesOf('unsigned/http')).equals(body)).toBe(true);
+  });
+
   it('signs an in-memory body that carries a CRC32 as UNSIGNED-PAYLOAD, and S3 stores it', async () => {
     const client = s3.client('destination');
     const seen: Seen[] = [];
@@ -115,7 +171,7 @@ describe('unsigned payload with a checksum header', () => {
       ContentLength: body.length,
       ChecksumAlgorithm: 'CRC32',
     });
-    useUnsignedPayload(command.middlewareStack);
+    useUnsignedPayload(command.middlewareStack, 'always');
     await client.send(command);
     expect(seen[0]?.payloadHash).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
     expect((await bytesOf('unsigned/streamed')).equals(body)).toBe(true);
@@ -124,9 +180,18 @@ describe('unsigned payload with a checksum header', () => {
 
 describe('copy engine', () => {
   it.each([
-    ['by default, parts are signed UNSIGNED-PAYLOAD', {}, 'UNSIGNED-PAYLOAD'],
-    ['with signPayload, every part carries its SHA-256', { signPayload: true }, 'sha256'],
-  ])('%s', async (_title, options, expected) => {
+    ["by default, over plain HTTP, every part's SHA-256 is signed", {}, 'sha256'],
+    [
+      "with unsignedPayload: 'always', parts are signed UNSIGNED-PAYLOAD",
+      { unsignedPayload: 'always' as const },
+      'UNSIGNED-PAYLOAD',
+    ],
+    [
+      "with unsignedPayload: 'never', every part's SHA-256 is signed",
+      { unsignedPayload: 'never' as const },
+      'sha256',
+    ],
+  ])('%s', async (title, options, expected) => {
     const data = patternBuffer(12 * MiB + 17, 7);
     await s3.seedObject('src', 'big', data);
     const destination = s3.client('destination');
@@ -136,7 +201,7 @@ describe('copy engine', () => {
       sourceClient: s3.client('admin'),
       destinationClient: destination,
       source: { bucket: 'src', key: 'big' },
-      destination: { bucket: 'dst', key: `engine/${expected}` },
+      destination: { bucket: 'dst', key: `engine/${title.length}` },
       options: { ...options, partSize: 5 * MiB },
     });
     expect(result.status).toBe('COPIED');
@@ -146,6 +211,6 @@ describe('copy engine', () => {
       if (expected === 'sha256') expect(part.payloadHash).toMatch(/^[0-9a-f]{64}$/);
       else expect(part.payloadHash).toBe(expected);
     }
-    expect((await bytesOf(`engine/${expected}`)).equals(data)).toBe(true);
+    expect((await bytesOf(`engine/${title.length}`)).equals(data)).toBe(true);
   });
 });
