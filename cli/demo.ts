@@ -31,7 +31,9 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const destinationClient = world.s3.client('destination');
   try {
     log(`embedded S3 at ${world.s3.endpoint}, TEA credentials endpoint at ${world.credentialsEndpoint}`);
-    log(`credentials live ${options.credentialLifetime} s, so the copy must refresh them as it goes`);
+    log(
+      `credentials live ${options.credentialLifetime} s, so a copy that runs longer must refresh them as it goes`,
+    );
     const seedStarted = Date.now();
     const objects = await seedSample(admin, sourceBucket, sampleLayout(options.objects, SOURCE_PREFIX));
     const seededBytes = objects.reduce((n, o) => n + o.size, 0);
@@ -87,6 +89,13 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     );
     log(
       `  The credentials endpoint was called ${world.tea.calls} times (credentials lived ${options.credentialLifetime} s; a call per object would have been ${objects.length}).`,
+    );
+    const refreshes = Math.max(0, world.tea.calls - 1);
+    log(
+      refreshes > 0
+        ? `  Credential refreshes: ${refreshes}, each ahead of expiry, while copies were running.`
+        : `  Credential refreshes: none. The copy finished within the credentials' ${options.credentialLifetime} s ` +
+            `lifetime; --credential-lifetime 1 shows refreshes.`,
     );
     log(
       `  Expired-token answers from S3: ${world.s3.counters.errors.ExpiredToken ?? 0} (each one refreshed and retried).`,

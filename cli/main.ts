@@ -31,12 +31,14 @@ ${EVENT_HELP}`;
 
 const DEMO_HELP = `
 Starts the embedded world on 127.0.0.1 (an S3 that checks signatures and expires session tokens as AWS
-does, and a TEA credentials endpoint emulator issuing credentials that live 10 seconds), seeds a sample
-source bucket, runs the pipeline, verifies every copy by sha256 and prints the result.
+does, and a TEA credentials endpoint emulator issuing credentials that live 3 seconds, shorter than the
+copy, so that it must refresh them), seeds a sample source bucket, runs the pipeline, verifies every
+copy by sha256 and prints the result.
 
 Examples:
   $ s3-direct-transfer demo
-  $ s3-direct-transfer demo --keep      # leave the world running to try your own events`;
+  $ s3-direct-transfer demo --keep      # leave the world running to try your own events
+  $ s3-direct-transfer demo --keep --credential-lifetime 3600   # credentials that last, as TEA's do`;
 
 const START_HELP = `
 Validates the event locally (nothing is started when it is invalid), then starts an execution of the
@@ -124,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(
       new Option('--credential-lifetime <seconds>', 'lifetime of the emulated TEA credentials')
         .argParser(positiveInt('--credential-lifetime'))
-        .default(10),
+        .default(3),
     )
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', DEMO_HELP)
