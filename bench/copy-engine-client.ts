@@ -13,7 +13,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   S3Client,
   UploadPartCommand,
   type S3ClientConfig,
@@ -146,11 +146,11 @@ async function run(job: Job): Promise<Record<string, unknown>> {
     case 'batch': {
       const sourceClient = client(world, world.source);
       const items = [];
-      let token: string | undefined;
-      do {
-        const page = await sourceClient.send(
-          new ListObjectsV2Command({ Bucket: 'bench-src', Prefix: job.prefix, ContinuationToken: token }),
-        );
+      const pages = paginateListObjectsV2(
+        { client: sourceClient },
+        { Bucket: 'bench-src', Prefix: job.prefix },
+      );
+      for await (const page of pages) {
         for (const o of page.Contents ?? []) {
           items.push({
             Key: o.Key!,
@@ -159,8 +159,7 @@ async function run(job: Job): Promise<Record<string, unknown>> {
             ETag: o.ETag,
           });
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
       const out = await copyBatch(
         {
           Items: items,

@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { EmbeddedS3 } from '../local/embedded-s3';
 
 const MiB = 1024 * 1024;
@@ -73,16 +73,11 @@ async function main(): Promise<void> {
       process.stdout.write('{}\n');
     } else if (command === 'delete') {
       const [bucket, prefix = ''] = args;
-      let token: string | undefined;
-      do {
-        const page = await admin.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        );
+      for await (const page of paginateListObjectsV2({ client: admin }, { Bucket: bucket, Prefix: prefix })) {
         const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
         if (keys.length)
           await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
       process.stdout.write('{}\n');
     } else if (command === 'exit') {
       break;

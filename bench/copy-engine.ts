@@ -10,11 +10,11 @@
  *
  * Needs Debian's awscli and rclone (`apt-get install -y awscli rclone`) and /usr/bin/time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
+import { baseEnv, Server, timed as harnessTimed } from './harness';
 import mallocTuning from '../shared/copy/malloc-tuning.json';
 import { buildSync } from 'esbuild';
 
@@ -64,89 +64,39 @@ interface Measured {
   serverCpuS: number;
 }
 
-/** The embedded S3 process and its line protocol. */
-class Server {
-  private readonly lines: Interface;
-  private readonly pending: ((line: string) => void)[] = [];
-
-  constructor(private readonly child: ChildProcess) {
-    this.lines = createInterface({ input: child.stdout! });
-    this.lines.on('line', (line) => this.pending.shift()?.(line));
-  }
-
-  next(): Promise<string> {
-    return new Promise((resolve) => this.pending.push(resolve));
-  }
-
-  async ask(command: string): Promise<Record<string, unknown>> {
-    const answer = this.next();
-    this.child.stdin!.write(`${command}\n`);
-    return JSON.parse(await answer) as Record<string, unknown>;
-  }
-
-  async cpuS(): Promise<number> {
-    return ((await this.ask('counters')).cpuMs as number) / 1000;
-  }
-
-  async stop(): Promise<void> {
-    this.child.stdin!.write('exit\n');
-    await new Promise((resolve) => this.child.once('exit', resolve));
-  }
-}
-
-interface TimedProcess {
-  child: ChildProcess;
-  done: Promise<{ cpuS: number; rssMiB: number }>;
-}
-
-/** Starts `command` under /usr/bin/time; `done` answers its CPU seconds and peak RSS. */
-function timed(
-  command: string[],
-  env: NodeJS.ProcessEnv,
-  stdio: ('pipe' | 'inherit' | 'ignore')[],
-): TimedProcess {
-  const file = join(OUT, `time-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-  const child = spawn('/usr/bin/time', ['-f', '%U %S %M %R', '-o', file, ...command], { env, stdio });
-  const done = new Promise<{ cpuS: number; rssMiB: number }>((resolve, reject) => {
-    child.once('exit', (code) => {
-      if (code !== 0) {
-        reject(new Error(`${command.slice(0, 3).join(' ')} exited with ${code}`));
-        return;
-      }
-      const [user, sys, rss, faults] = readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .pop()!
-        .split(' ')
-        .map(Number);
-      rmSync(file, { force: true });
-      if (verbose) console.error(`    ${command[0]}: user ${user} s, sys ${sys} s, ${faults} minor faults`);
-      resolve({ cpuS: user + sys, rssMiB: rss / 1024 });
-    });
+/** {@link harnessTimed} with this benchmark's output folder; `--verbose` prints user/sys CPU and faults. */
+function timed(command: string[], env: NodeJS.ProcessEnv, stdio: ('pipe' | 'inherit' | 'ignore')[]) {
+  const p = harnessTimed(command, env, stdio, OUT);
+  const done = p.done.then((usage) => {
+    if (verbose) {
+      console.error(
+        `    ${command[0]}: user ${usage.userS} s, sys ${usage.sysS} s, ${usage.minorFaults} minor faults`,
+      );
+    }
+    return usage;
   });
-  return { child, done };
+  return { child: p.child, done };
 }
-
-const baseEnv = {
-  PATH: '/usr/bin:/bin',
-  HOME: tmpdir(),
-  LANG: 'C.UTF-8',
-};
 
 function engineJob(job: Record<string, unknown>, world: World): string[] {
   const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'prof')}`] : [];
   return [process.execPath, ...prof, join(OUT, 'copy-engine-client.js'), JSON.stringify({ ...job, world })];
 }
 
+/** CPU seconds the world process has used so far. */
+async function serverCpuS(server: Server): Promise<number> {
+  return (await server.ask<{ cpuMs: number }>('counters')).cpuMs / 1000;
+}
+
 async function measure(
   server: Server,
   run: () => Promise<{ cpuS: number; rssMiB: number }>,
 ): Promise<Measured> {
-  const serverBefore = await server.cpuS();
+  const serverBefore = await serverCpuS(server);
   const started = process.hrtime.bigint();
   const { cpuS, rssMiB } = await run();
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-  return { wallS, cpuS, rssMiB, serverCpuS: (await server.cpuS()) - serverBefore };
+  return { wallS, cpuS, rssMiB, serverCpuS: (await serverCpuS(server)) - serverBefore };
 }
 
 /**
@@ -319,6 +269,14 @@ async function main(): Promise<void> {
     });
   }
   const world = JSON.parse(await server.next()) as World;
+  /** One measured rclone run between the two remotes of {@link rcloneEnv}. */
+  const rclone = (...args: string[]): Promise<Measured> =>
+    measure(
+      server,
+      () =>
+        timed(['/usr/bin/rclone', ...args], rcloneEnv(world, rcloneConfig), ['ignore', 'ignore', 'inherit'])
+          .done,
+    );
   const rows: Row[] = [];
   const clean = (prefix: string) => () => server.ask(`delete bench-dst ${prefix}`);
 
@@ -411,16 +369,7 @@ async function main(): Promise<void> {
         workload: bigLabel,
         bytes: BIG,
         prefix: 'rclone/',
-        run: () =>
-          measure(
-            server,
-            () =>
-              timed(
-                ['/usr/bin/rclone', 'copyto', 'src:bench-src/big/1g', 'dst:bench-dst/rclone/big'],
-                rcloneEnv(world, rcloneConfig),
-                ['ignore', 'ignore', 'inherit'],
-              ).done,
-          ),
+        run: () => rclone('copyto', 'src:bench-src/big/1g', 'dst:bench-dst/rclone/big'),
       });
     }
     await compare(big);
@@ -475,23 +424,7 @@ async function main(): Promise<void> {
           workload,
           bytes: smallBytes,
           prefix: 'rclone/',
-          run: () =>
-            measure(
-              server,
-              () =>
-                timed(
-                  [
-                    '/usr/bin/rclone',
-                    'copy',
-                    'src:bench-src/small',
-                    'dst:bench-dst/rclone/small',
-                    '--transfers',
-                    '4',
-                  ],
-                  rcloneEnv(world, rcloneConfig),
-                  ['ignore', 'ignore', 'inherit'],
-                ).done,
-            ),
+          run: () => rclone('copy', 'src:bench-src/small', 'dst:bench-dst/rclone/small', '--transfers', '4'),
         });
         if (withAwsSmall)
           small.push({

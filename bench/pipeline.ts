@@ -23,11 +23,11 @@
  * Prints a markdown table (docs/PERFORMANCE.md, "Pipeline", holds the recorded one).
  * Needs Debian's awscli and rclone (`apt-get install -y awscli rclone`) and /usr/bin/time.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
+import { baseEnv, Server, timed as harnessTimed, type Usage } from './harness';
 import { buildSync } from 'esbuild';
 
 const ROOT = join(__dirname, '..');
@@ -88,67 +88,18 @@ interface SourceCredentials {
   sessionToken: string;
 }
 
-/** The embedded world's process and its line protocol. */
-class Server {
-  private readonly lines: Interface;
-  private readonly pending: ((line: string) => void)[] = [];
-
-  constructor(private readonly child: ChildProcess) {
-    this.lines = createInterface({ input: child.stdout! });
-    this.lines.on('line', (line) => this.pending.shift()?.(line));
-  }
-
-  next(): Promise<string> {
-    return new Promise((resolve) => this.pending.push(resolve));
-  }
-
-  async ask<T = Record<string, unknown>>(command: string): Promise<T> {
-    const answer = this.next();
-    this.child.stdin!.write(`${command}\n`);
-    const parsed = JSON.parse(await answer) as T & { error?: string };
-    if (parsed.error) throw new Error(`server: ${parsed.error}`);
-    return parsed;
-  }
-
-  async stop(): Promise<void> {
-    this.child.stdin!.write('exit\n');
-    await new Promise((resolve) => this.child.once('exit', resolve));
-  }
-}
-
-interface Usage {
-  cpuS: number;
-  rssMiB: number;
-}
-
-/** Runs `command` under /usr/bin/time; answers its CPU seconds, peak RSS and stdout. */
-function timed(
+/** {@link harnessTimed} with this benchmark's output folder; answers the usage, stdout and stderr. */
+async function timed(
   command: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<Usage & { stdout: string; stderr: string }> {
-  const file = join(OUT, `time-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', file, ...command], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      if (code !== 0) {
-        reject(new Error(`${command.slice(0, 4).join(' ')} exited with ${code}: ${stderr.slice(-2000)}`));
-        return;
-      }
-      const [user, sys, rss] = readFileSync(file, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-      rmSync(file, { force: true });
-      resolve({ cpuS: user + sys, rssMiB: rss / 1024, stdout, stderr });
-    });
-  });
+  const p = harnessTimed(command, env, ['ignore', 'pipe', 'pipe'], OUT, () => `: ${stderr.slice(-2000)}`);
+  p.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return { ...(await p.done), stdout, stderr };
 }
-
-const baseEnv = { PATH: '/usr/bin:/bin', HOME: tmpdir(), LANG: 'C.UTF-8' };
 
 /** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait), and steal. */
 function machineCpuS(): { busy: number; steal: number } {
