@@ -107,7 +107,8 @@ export class CopyObjectsStep extends Construct {
         STAGING_BUCKET: props.stagingBucket.bucketName,
         TOKEN_PARAMETER_PATH: props.tokenParameterPath,
         DESTINATION_BUCKETS: destinations.join(','),
-        // glibc malloc: reuse part buffers (shared/copy/index.ts MALLOC_TUNING, docs/PERFORMANCE.md).
+        // glibc malloc, read at process start: part buffers come from the heap and are reused instead
+        // of being mmap'ed and page-faulted afresh for every part (docs/PERFORMANCE.md).
         ...mallocTuning,
       },
     });

@@ -1,12 +1,4 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import mallocTuning from './malloc-tuning.json';
-
-/**
- * glibc malloc settings for a copying process, read at process start (the copy Lambda's environment;
- * for the command line, export them before starting it): part buffers come from the heap and are
- * reused rather than mmap'ed and page-faulted afresh for every part (docs/PERFORMANCE.md).
- */
-export const MALLOC_TUNING: Readonly<Record<string, string>> = mallocTuning;
 
 export {
   COPY_DEFAULTS,
