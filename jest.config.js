@@ -8,5 +8,5 @@ module.exports = {
   },
   testTimeout: 60000,
   // s3rver's continuation tokens need the legacy OpenSSL provider on Node 20.
-  setupFiles: ['<rootDir>/test/setup-env.ts'],
+  setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
 };

@@ -18,7 +18,7 @@ import {
   UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { copyBatch } from '../functions/copy/copy-batch';
+import { copyBatch } from '../functions/copy-batch/copy-batch';
 import { copyClientConfig, copyObject, type CopyOptions } from '../shared/copy';
 
 interface World {

@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { DeleteObjectsCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { EmbeddedS3 } from '../local/embedded-s3';
+import { EmbeddedS3 } from '../emulators/s3/server';
 
 const MiB = 1024 * 1024;
 

@@ -13,7 +13,7 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { EmbeddedS3 } from '../local/embedded-s3';
+import { EmbeddedS3 } from '../emulators/s3/server';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.argv[2] ?? 200);

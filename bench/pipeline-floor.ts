@@ -23,7 +23,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { copyBatch } from '../functions/copy/copy-batch';
+import { copyBatch } from '../functions/copy-batch/copy-batch';
 import { copyClientConfig } from '../shared/copy';
 
 interface Job {

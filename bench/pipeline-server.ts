@@ -27,7 +27,7 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { EmbeddedWorld } from '../local/world';
+import { EmbeddedWorld } from '../emulators/world';
 
 export const SOURCE_BUCKET = 'bench-src';
 export const DEST_BUCKET = 'bench-dst';

@@ -1,8 +1,8 @@
-import type { TransferResult } from '../shared/batch';
+import type { TransferResult } from '../shared/contracts';
 import { S3StagingStore } from '../shared/staging';
 import { executionError, exitCodeFor, runPipelineLocally } from '../local/pipeline';
-import { sampleLayout, seedSample, verifyCopies } from '../local/sample';
-import { EmbeddedWorld } from '../local/world';
+import { sampleLayout, seedSample, verifyCopies } from '../emulators/sample';
+import { EmbeddedWorld } from '../emulators/world';
 import { formatBytes, ProgressReporter } from './progress';
 
 export interface DemoOptions {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { redactText } from '../shared/log';
 import { FolderStagingStore } from '../shared/staging';
-import type { TransferResult } from '../shared/batch';
+import type { TransferResult } from '../shared/contracts';
 import {
   executionError,
   exitCodeFor,

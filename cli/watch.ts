@@ -6,7 +6,7 @@ import {
   type MapRunItemCounts,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import type { TransferResult } from '../shared/batch';
+import type { TransferResult } from '../shared/contracts';
 import { CALLER_ERRORS } from '../shared/errors';
 import { redactText } from '../shared/log';
 import { isTransient, realSleep, sfnClientFor, type Sleep } from './aws-calls';

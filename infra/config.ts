@@ -1,4 +1,4 @@
-import { readMirrorsFile, type Mirror } from './mirrors';
+import { readMirrorsFile, type Mirror } from './mirrors/mirrors-file';
 
 /**
  * Pipeline settings read from the CDK context (cdk.json `context`, or `-c key=value` on the command

@@ -10,7 +10,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { MetricName, MetricsService } from '../shared/metrics';
 import { parseAlarmEmail } from './config';
-import type { MirrorSchedules } from './mirror-schedules';
+import type { MirrorSchedules } from './mirrors/schedules';
 
 export interface PipelineMonitoringProps {
   readonly stateMachine: sfn.IStateMachine;

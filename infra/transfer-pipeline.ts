@@ -7,8 +7,8 @@ import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../shared/metrics';
 import { DEFAULT_CONFIG, parseDestinations, parseParameterPath } from './config';
-import { MirrorSchedules } from './mirror-schedules';
-import { validateMirrors, type MirrorSpec } from './mirrors';
+import { MirrorSchedules } from './mirrors/schedules';
+import { validateMirrors, type MirrorSpec } from './mirrors/mirrors-file';
 import { PipelineMonitoring } from './monitoring';
 import { acknowledgePipelineFindings, acknowledgeWildcardResources } from './nag-acknowledgments';
 import { RUNS_PREFIX } from './steps/common';

@@ -8,18 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { CopyBatchInput, CopyBatchOutput, PlanOutput, TransferResult } from '../shared/batch';
+import type { CopyBatchInput, CopyBatchOutput, PlanOutput, TransferResult } from '../shared/contracts';
 import { copyClientConfig } from '../shared/copy';
 import { ErrorName, TransferError } from '../shared/errors';
 import type { StagingStore } from '../shared/staging';
 import { FolderStagingStore } from '../shared/staging';
-import { copyBatch } from '../functions/copy/copy-batch';
-import { sourceSideFor } from '../functions/copy/source';
+import { copyBatch } from '../functions/copy-batch/copy-batch';
+import { sourceSideFor } from '../functions/copy-batch/source-side';
 import { planTransfer } from '../functions/plan/plan';
 import { unwrapPlanInput } from '../functions/plan/handler';
 import { summarize, type SummarizeInput } from '../functions/summarize/summarize';
-import { loadDefinitionArtifact, type DefinitionArtifact } from './definition';
-import { loadStateMachine, type ExecutionEvent, type ExecutionOutcome } from './host';
+import { loadDefinitionArtifact, type DefinitionArtifact } from './definition/artifact';
+import { loadStateMachine, type ExecutionEvent, type ExecutionOutcome } from './stepfunctions/host';
 
 export interface LocalProgress {
   objectsTotal: number;
@@ -42,7 +42,7 @@ export interface LocalRunOptions {
   readonly maxConcurrency?: number;
   /** Objects copied at once within a batch. @default 4 */
   readonly copyConcurrency?: number;
-  /** The definition artifact. @default local/definition.json */
+  /** The definition artifact. @default local/definition/definition.json */
   readonly artifact?: DefinitionArtifact;
   /** For tests: pauses of Retry states in ms, by state name. */
   readonly retryIntervalOverrides?: Record<string, number | number[]>;
@@ -140,7 +140,7 @@ export async function runPipelineLocally(
     stagingBucketPlaceholder: artifact.stagingBucketPlaceholder,
     maxConcurrencyCap: options.maxConcurrency ?? 8,
     retryIntervalOverrides: options.retryIntervalOverrides,
-    // The committed artifact is validated by the tests (test/integration/local-host.test.ts): skipping
+    // The committed artifact is validated by the tests (test/local/pipeline.test.ts): skipping
     // asl-validator here saves ~0.5 s of CPU on every `run` (docs/PERFORMANCE.md, Pipeline).
     validate: options.artifact !== undefined,
   });

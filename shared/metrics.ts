@@ -4,7 +4,7 @@
  * alarms in infra/monitoring.ts read: change them together.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { CopyBatchInput, CopyBatchOutput } from './batch';
+import type { CopyBatchInput, CopyBatchOutput } from './contracts';
 
 /** Namespace when `POWERTOOLS_METRICS_NAMESPACE` is not set (the stack sets it on the Lambdas). */
 export const METRICS_NAMESPACE = 'S3DirectTransfer';

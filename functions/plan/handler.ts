@@ -13,7 +13,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { PlanOutput } from '../../shared/batch';
+import type { PlanOutput } from '../../shared/contracts';
 import { invalidInput } from '../../shared/errors';
 import { createLogger } from '../../shared/log';
 import { createMetrics, MetricsService, recordPlan } from '../../shared/metrics';

@@ -1,6 +1,6 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ManifestItem } from '../../shared/batch';
+import type { ManifestItem } from '../../shared/contracts';
 import { withCredentialRefresh, type RefreshingCredentials } from '../../shared/credentials';
 import { ErrorName, TransferError } from '../../shared/errors';
 import type { DestSpec, KeySource, KeysSource, PrefixSource, SourceSpec } from '../../shared/event';

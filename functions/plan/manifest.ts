@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { ManifestItem } from '../../shared/batch';
+import type { ManifestItem } from '../../shared/contracts';
 import type { StagingStore } from '../../shared/staging';
 
 /** Bytes buffered between the listing and the staging upload before the listing waits. */

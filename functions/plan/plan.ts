@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BatchInput, ManifestItem, PlanOutput } from '../../shared/batch';
+import type { BatchInput, ManifestItem, PlanOutput } from '../../shared/contracts';
 import {
   describeEndpoint,
   getRefreshingCredentials,
@@ -16,7 +16,7 @@ import { createLogger, registerSecret } from '../../shared/log';
 import type { StagingStore } from '../../shared/staging';
 import { headKey, headKeys, listPrefix, type SourceReader } from './listing';
 import { ManifestWriter } from './manifest';
-import { tokenReference } from './token';
+import { tokenReference } from './stage-token';
 
 export interface PlanDependencies {
   /** Builds the client that reads the source bucket with the TEA credentials. */

@@ -10,7 +10,7 @@ import {
   type ManifestItem,
   type PlanOutput,
   type TransferResult,
-} from '../../shared/batch';
+} from '../../shared/contracts';
 import type { StagingStore } from '../../shared/staging';
 import {
   childEntries,
@@ -20,9 +20,9 @@ import {
   type ChildExecutionEntry,
   type MapRunOutput,
   type ResultFileStatus,
-} from './result-writer';
+} from './result-reader';
 
-export type { MapRunOutput } from './result-writer';
+export type { MapRunOutput } from './result-reader';
 
 /** The Map state's error, as its Catch (ResultPath `$.Map`) records it. */
 export interface MapRunFailure {

@@ -98,7 +98,7 @@ export class CopyObjectsStep extends Construct {
       d.prefix ? `${d.bucket.bucketName}/${d.prefix}` : d.bucket.bucketName,
     );
     this.function = new PipelineFunction(this, 'Lambda', {
-      entry: 'functions/copy/index.ts',
+      entry: 'functions/copy-batch/handler.ts',
       description: 'CopyBatch: stream a batch of objects from the source into the destination',
       memorySize: props.memorySize,
       timeout: props.timeout,

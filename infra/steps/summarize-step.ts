@@ -25,7 +25,7 @@ export class SummarizeStep extends Construct {
   constructor(scope: Construct, id: string, props: SummarizeStepProps) {
     super(scope, id);
     this.function = new PipelineFunction(this, 'Lambda', {
-      entry: 'functions/summarize/index.ts',
+      entry: 'functions/summarize/handler.ts',
       description: 'Summarize: aggregate the map results into the result and the report',
       memorySize: 1024,
       timeout: Duration.minutes(15),

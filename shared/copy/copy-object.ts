@@ -25,7 +25,7 @@ import {
   type SourceCredentials,
   type SourceObject,
   type SourceStats,
-} from './resumable-source';
+} from './source-reader';
 import { ByteVerifier, plainMd5ETag, stripQuotes, verifyChunks } from './verify';
 
 const MiB = 1024 * 1024;

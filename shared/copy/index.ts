@@ -21,12 +21,7 @@ export {
 } from './errors';
 export { readAhead, type ReadAheadOptions } from './read-ahead';
 export { useUnsignedPayload, type UnsignedPayloadMode } from './unsigned-payload';
-export {
-  SourceReader,
-  type SourceCredentials,
-  type SourceObject,
-  type SourceStats,
-} from './resumable-source';
+export { SourceReader, type SourceCredentials, type SourceObject, type SourceStats } from './source-reader';
 export { ByteVerifier, plainMd5ETag, stripQuotes, verifyChunks } from './verify';
 
 /**

@@ -1,5 +1,5 @@
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import type { SourceReader } from './resumable-source';
+import type { SourceReader } from './source-reader';
 
 export interface ReadAheadOptions {
   /** Bytes per ranged GET. */

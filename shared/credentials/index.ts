@@ -8,7 +8,7 @@ export {
   type TeaFetchOptions,
   type TeaRequest,
 } from './tea-client';
-export { clearTokenCache, resolveTeaAuth, type ResolveTokenOptions, type TokenSource } from './token';
+export { clearTokenCache, resolveTeaAuth, type ResolveTokenOptions, type TokenSource } from './resolve-auth';
 export {
   RefreshingCredentials,
   clearRefreshingCredentialsCache,

@@ -11,7 +11,7 @@ import {
   timeZoneProblem,
   validateMirrors,
   type MirrorSpec,
-} from '../../infra/mirrors';
+} from '../../infra/mirrors/mirrors-file';
 import { STACK_NAME, TransferStack } from '../../infra/stack';
 import { TransferPipeline } from '../../infra/transfer-pipeline';
 

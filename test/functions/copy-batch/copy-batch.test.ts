@@ -1,0 +1,370 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BatchInput, CopyBatchInput, ManifestItem } from '../../../shared/contracts';
+import type { CopyObjectParams, CopyResult } from '../../../shared/copy';
+import { ErrorName, TransferError } from '../../../shared/errors';
+import { FolderStagingStore } from '../../../shared/staging';
+import {
+  copyBatch,
+  resolveTokenReference,
+  ThroughputEstimator,
+  type CopyBatchDeps,
+} from '../../../functions/copy-batch/handler';
+import { copyOptionsFromEnv, s3ConfigFromEnv } from '../../../functions/copy-batch/handler';
+import { FakeDestination, FakeSource, MiB, bytes } from '../../helpers/copy-fixtures';
+
+const batchInput: BatchInput = {
+  CredentialsEndpoint: 'http://127.0.0.1:1/s3credentials',
+  Token: { Kind: 'inline', TokenKind: 'bearer', Value: 'token-value-123' },
+  SourceBucket: 'src',
+  DestBucket: 'dst',
+  Sync: false,
+  RunId: 'run-1',
+};
+
+const item = (key: string, size = 1000): ManifestItem => ({
+  Key: key,
+  DestKey: `out/${key}`,
+  Size: size,
+  ETag: 'e',
+});
+
+const copied = (params: CopyObjectParams, bytesCopied = params.expected?.size ?? 0): CopyResult => ({
+  status: 'COPIED',
+  bytes: bytesCopied,
+  sourceETag: 'e',
+  verified: { bytes: true, md5: true },
+  stats: { requests: 1, resumes: 0, refreshes: 0, bytesReceived: bytesCopied, durationMs: 1 },
+});
+
+function deps(overrides: Partial<CopyBatchDeps> = {}): CopyBatchDeps {
+  return {
+    source: jest.fn(async () => ({ client: {} as never })),
+    destination: {} as never,
+    remainingTimeMs: () => 900_000,
+    copy: jest.fn(async (p: CopyObjectParams) => copied(p)),
+    ...overrides,
+  };
+}
+
+describe('copyBatch', () => {
+  it('reports Plan failures as they are, carries earlier results, copies the rest in manifest order', async () => {
+    const input: CopyBatchInput = {
+      Items: [
+        item('a'),
+        { Key: 'b', DestKey: 'out/b', Error: 'SourceNotFound', Cause: 'no such key b' },
+        item('c'),
+      ],
+      BatchInput: batchInput,
+      Results: [{ Key: 'old', DestKey: 'out/old', Status: 'COPIED', Bytes: 5 }],
+    };
+    const d = deps();
+    const out = await copyBatch(input, d);
+    expect(out.Results).toEqual([
+      { Key: 'old', DestKey: 'out/old', Status: 'COPIED', Bytes: 5 },
+      { Key: 'a', DestKey: 'out/a', Status: 'COPIED', Bytes: 1000 },
+      {
+        Key: 'b',
+        DestKey: 'out/b',
+        Status: 'FAILED',
+        Bytes: 0,
+        Error: 'SourceNotFound',
+        Cause: 'no such key b',
+      },
+      { Key: 'c', DestKey: 'out/c', Status: 'COPIED', Bytes: 1000 },
+    ]);
+    expect(out.Deferred).toEqual([]);
+    expect(out.BatchInput).toBe(batchInput);
+    expect(d.copy).toHaveBeenCalledTimes(2);
+    expect((d.copy as jest.Mock).mock.calls[0][0]).toMatchObject({
+      source: { bucket: 'src', key: 'a' },
+      destination: { bucket: 'dst', key: 'out/a' },
+      expected: { size: 1000, eTag: 'e' },
+      options: { sync: false },
+    });
+  });
+
+  it('does not fetch credentials when nothing is left to copy', async () => {
+    const d = deps();
+    const out = await copyBatch(
+      { Items: [{ Key: 'b', DestKey: 'b', Error: 'SourceNotFound', Cause: 'x' }], BatchInput: batchInput },
+      d,
+    );
+    expect(out.Results).toHaveLength(1);
+    expect(d.source).not.toHaveBeenCalled();
+  });
+
+  it('copies at most `concurrency` objects at once', async () => {
+    let active = 0;
+    let peak = 0;
+    const copy = jest.fn(async (p: CopyObjectParams) => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((resolve) => setImmediate(resolve));
+      active--;
+      return copied(p);
+    });
+    const out = await copyBatch(
+      { Items: Array.from({ length: 10 }, (_, i) => item(`k${i}`)), BatchInput: batchInput },
+      deps({ copy, concurrency: 3 }),
+    );
+    expect(peak).toBe(3);
+    expect(out.Results.map((r) => r.Key)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
+  });
+
+  it('reports per-object failures with their names instead of throwing', async () => {
+    const copy = jest.fn(async (p: CopyObjectParams) => {
+      if (p.source.key === 'bad') throw new TransferError(ErrorName.SourceChanged, 's3://src/bad changed');
+      if (p.source.key === 'weird') throw new Error('something odd');
+      return copied(p);
+    });
+    const out = await copyBatch(
+      { Items: [item('ok'), item('bad'), item('weird')], BatchInput: batchInput },
+      deps({ copy }),
+    );
+    expect(out.Results.map((r) => [r.Key, r.Status, r.Error])).toEqual([
+      ['ok', 'COPIED', undefined],
+      ['bad', 'FAILED', 'SourceChanged'],
+      ['weird', 'FAILED', 'CopyFailed'],
+    ]);
+    expect(out.Results[1].Cause).toBe('s3://src/bad changed');
+  });
+
+  it('throws systemic failures from the source side before copying anything', async () => {
+    const d = deps({
+      source: jest.fn(async () => {
+        throw new TransferError(ErrorName.AuthenticationFailed, 'the endpoint rejected the token');
+      }),
+    });
+    await expect(copyBatch({ Items: [item('a')], BatchInput: batchInput }, d)).rejects.toMatchObject({
+      name: 'AuthenticationFailed',
+    });
+    expect(d.copy).not.toHaveBeenCalled();
+  });
+
+  it('throws a systemic failure met during a copy, after stopping new starts', async () => {
+    const copy = jest.fn(async (p: CopyObjectParams) => {
+      if (p.source.key === 'b')
+        throw new TransferError(ErrorName.CredentialsEndpointError, 'endpoint down (HTTP 503)');
+      return copied(p);
+    });
+    await expect(
+      copyBatch(
+        { Items: [item('a'), item('b'), item('c'), item('d')], BatchInput: batchInput },
+        deps({ copy, concurrency: 1 }),
+      ),
+    ).rejects.toMatchObject({ name: 'CredentialsEndpointError' });
+    expect(copy.mock.calls.map((c) => c[0].source.key)).toEqual(['a', 'b']);
+  });
+
+  it('passes Sync and the copy options through', async () => {
+    const d = deps({ copyOptions: { partSize: 8 * MiB } });
+    await copyBatch({ Items: [item('a')], BatchInput: { ...batchInput, Sync: true } }, d);
+    expect((d.copy as jest.Mock).mock.calls[0][0].options).toMatchObject({ sync: true, partSize: 8 * MiB });
+  });
+
+  it('fails items outside the configured destinations without copying them', async () => {
+    const d = deps({ allowedDestinations: ['other', 'dst/keep/'] });
+    const out = await copyBatch(
+      { Items: [item('a'), { Key: 'k', DestKey: 'keep/k', Size: 1 }], BatchInput: batchInput },
+      d,
+    );
+    expect(out.Results[0]).toMatchObject({ Status: 'FAILED', Error: 'DestinationAccessDenied' });
+    expect(out.Results[1]).toMatchObject({ Status: 'COPIED' });
+  });
+
+  it('rejects a malformed input with InvalidInput', async () => {
+    await expect(copyBatch({ Items: 'x' } as unknown as CopyBatchInput, deps())).rejects.toMatchObject({
+      name: 'InvalidInput',
+    });
+    await expect(
+      copyBatch({ Items: [], BatchInput: { ...batchInput, DestBucket: '' } }, deps()),
+    ).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('DestBucket') });
+  });
+});
+
+describe('copyBatch: the Lambda deadline', () => {
+  it('defers what would not finish in the time left, in manifest order', async () => {
+    let remaining = 900_000;
+    // Each copy takes 100 s of the invocation's time.
+    const copy = jest.fn(async (p: CopyObjectParams) => {
+      remaining -= 100_000;
+      return copied(p);
+    });
+    const items = Array.from({ length: 12 }, (_, i) => item(`k${i}`, 100 * MiB));
+    const out = await copyBatch(
+      { Items: items, BatchInput: batchInput },
+      deps({
+        copy,
+        concurrency: 1,
+        remainingTimeMs: () => remaining,
+        now: () => 900_000 - remaining,
+        throughput: new ThroughputEstimator(),
+      }),
+    );
+    // Measured 100 MiB per 100 s: the next needs 60 s margin + 100 s x 1.5 + 1 s = 211 s. Started with
+    // 900 (fresh), 800, ..., 300 s left; 200 s left is not enough.
+    expect(out.Results.every((r) => r.Status === 'COPIED')).toBe(true);
+    expect(out.Results.map((r) => r.Key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
+    expect(out.Deferred.map((d) => d.Key)).toEqual(['k7', 'k8', 'k9', 'k10', 'k11']);
+  });
+
+  it('learns throughput from finished copies', () => {
+    const t = new ThroughputEstimator(10 * MiB, 1, 0);
+    expect(t.estimateMs(100 * MiB)).toBe(10_000);
+    t.record(200 * MiB, 2_000);
+    expect(t.estimateMs(100 * MiB)).toBe(1_000);
+  });
+
+  it('defers everything when a later round starts with too little time for the first object', async () => {
+    let remaining = 900_000;
+    const copy = jest.fn(async (p: CopyObjectParams) => {
+      remaining = 30_000;
+      return copied(p);
+    });
+    const out = await copyBatch(
+      { Items: [item('a'), item('b'), item('c')], BatchInput: batchInput },
+      deps({ copy, concurrency: 1, remainingTimeMs: () => remaining }),
+    );
+    expect(out.Results.map((r) => r.Key)).toEqual(['a']);
+    expect(out.Deferred.map((d) => d.Key)).toEqual(['b', 'c']);
+  });
+
+  describe('with a watchdog', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('aborts copies still running near the deadline and defers them (the Lambda never dies mid-object)', async () => {
+      let remaining = 900_000;
+      const aborted: string[] = [];
+      const copy = jest.fn(
+        (p: CopyObjectParams) =>
+          new Promise<CopyResult>((resolve, reject) => {
+            if (p.source.key === 'quick') {
+              remaining = 200_000; // the first object used most of the invocation
+              resolve(copied(p));
+              return;
+            }
+            p.options!.signal!.addEventListener('abort', () => {
+              aborted.push(p.source.key);
+              reject(Object.assign(new Error('copy aborted'), { name: 'AbortError' }));
+            });
+          }),
+      );
+      const running = copyBatch(
+        { Items: [item('quick'), item('slow', 10)], BatchInput: batchInput },
+        deps({ copy, concurrency: 1, remainingTimeMs: () => remaining }),
+      );
+      await jest.advanceTimersByTimeAsync(5_000);
+      expect(aborted).toEqual([]);
+      remaining = 9_000;
+      await jest.advanceTimersByTimeAsync(1_000);
+      const out = await running;
+      expect(aborted).toEqual(['slow']);
+      expect(out.Results.map((r) => r.Key)).toEqual(['quick']);
+      expect(out.Deferred.map((d) => d.Key)).toEqual(['slow']);
+    });
+
+    it('fails (not defers forever) an object that did not fit in a whole invocation', async () => {
+      let remaining = 900_000;
+      const copy = jest.fn(
+        (p: CopyObjectParams) =>
+          new Promise<CopyResult>((_resolve, reject) => {
+            p.options!.signal!.addEventListener('abort', () =>
+              reject(Object.assign(new Error('copy aborted'), { name: 'AbortError' })),
+            );
+          }),
+      );
+      const running = copyBatch(
+        { Items: [item('huge', 5000 * 1024 * MiB)], BatchInput: batchInput },
+        deps({ copy, remainingTimeMs: () => remaining }),
+      );
+      await jest.advanceTimersByTimeAsync(1_000);
+      remaining = 5_000;
+      await jest.advanceTimersByTimeAsync(1_000);
+      const out = await running;
+      expect(out.Deferred).toEqual([]);
+      expect(out.Results[0]).toMatchObject({
+        Status: 'FAILED',
+        Error: 'CopyFailed',
+        Cause: expect.stringContaining('did not finish within a whole invocation'),
+      });
+    });
+  });
+});
+
+describe('copyBatch with the real engine', () => {
+  it('copies through copyObject with the given clients', async () => {
+    const source = new FakeSource();
+    const destination = new FakeDestination();
+    const data = bytes(6 * MiB, 40);
+    source.put('a b+c', data);
+    try {
+      const out = await copyBatch(
+        {
+          Items: [{ Key: 'a b+c', DestKey: 'x/a b+c', Size: data.length }, item('missing')],
+          BatchInput: batchInput,
+        },
+        {
+          source: async () => ({ client: source.client }),
+          destination: destination.client,
+          remainingTimeMs: () => 900_000,
+          copyOptions: { partSize: 5 * MiB },
+        },
+      );
+      expect(out.Results).toEqual([
+        { Key: 'a b+c', DestKey: 'x/a b+c', Status: 'COPIED', Bytes: data.length },
+        expect.objectContaining({ Key: 'missing', Status: 'FAILED', Error: 'SourceNotFound' }),
+      ]);
+      expect(destination.objects.get('dst/x/a b+c')!.data.equals(data)).toBe(true);
+    } finally {
+      source.mock.restore();
+      destination.mock.restore();
+    }
+  });
+});
+
+describe('token references and environment', () => {
+  it('reads inline and staged tokens; a missing staged token is a TokenParameterError', async () => {
+    expect(
+      await resolveTokenReference({ Kind: 'inline', TokenKind: 'cookie', Value: 'asf-urs=jwt-value-1' }, {}),
+    ).toEqual({ kind: 'cookie', jwt: 'jwt-value-1' });
+    const dir = mkdtempSync(join(tmpdir(), 'copy-token-'));
+    try {
+      const store = new FolderStagingStore(dir, 'staging');
+      await store.put('runs/r/token', 'Bearer abcdefgh12345\n');
+      const staging = (): FolderStagingStore => store;
+      expect(
+        await resolveTokenReference(
+          { Kind: 'staged', Bucket: 'staging', Key: 'runs/r/token', TokenKind: 'bearer' },
+          { staging },
+        ),
+      ).toEqual({ kind: 'bearer', token: 'abcdefgh12345' });
+      await expect(
+        resolveTokenReference(
+          { Kind: 'staged', Bucket: 'staging', Key: 'runs/x/token', TokenKind: 'bearer' },
+          { staging },
+        ),
+      ).rejects.toMatchObject({ name: 'TokenParameterError' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('builds client settings and engine options from the environment', () => {
+    expect(
+      s3ConfigFromEnv({ AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }),
+    ).toEqual({
+      region: 'us-west-2',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+    });
+    expect(s3ConfigFromEnv({ AWS_REGION: 'us-east-1' })).toEqual({ region: 'us-east-1' });
+    expect(copyOptionsFromEnv({ COPY_PART_SIZE_MIB: '32', COPY_READ_AHEAD: '4' })).toEqual({
+      partSize: 32 * MiB,
+      readAhead: 4,
+    });
+    expect(() => copyOptionsFromEnv({ COPY_QUEUE_SIZE: '0' })).toThrow('COPY_QUEUE_SIZE');
+  });
+});

@@ -1,0 +1,183 @@
+import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { pipeline } from 'node:stream/promises';
+import {
+  S3Client,
+  type ListObjectsV2CommandInput,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
+import { RefreshingCredentials } from '../../../shared/credentials';
+import { createLogger } from '../../../shared/log';
+import type { StagingStore } from '../../../shared/staging';
+import { planTransfer } from '../../../functions/plan/plan';
+
+const PAGES = 1000;
+const PAGE_SIZE = 1000;
+const MiB = 1024 * 1024;
+
+/** A full garbage collection, so that heap samples measure what is retained, not garbage not yet collected. */
+function collectGarbage(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * An S3 client answering ListObjectsV2 with `pages` pages of 1000 keys, each page generated when asked
+ * for. A middleware at the front of the stack answers, so the client keeps no history (aws-sdk-client-mock
+ * would record every response and hold all the pages in memory).
+ */
+function lazyListingClient(pages: number, onPage: () => void): S3Client {
+  const client = new S3Client({
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const input = args.input as ListObjectsV2CommandInput;
+      const page = input.ContinuationToken === undefined ? 0 : Number(input.ContinuationToken);
+      onPage();
+      const output: Partial<ListObjectsV2CommandOutput> = {
+        Contents: Array.from({ length: PAGE_SIZE }, (_, i) => {
+          const n = page * PAGE_SIZE + i;
+          return {
+            Key: `${input.Prefix}${String(Math.floor(n / 10_000)).padStart(4, '0')}/granule-${n}.nc`,
+            Size: 1000 + (n % 1000),
+            ETag: `"${n.toString(16).padStart(32, '0')}"`,
+          };
+        }),
+        IsTruncated: page + 1 < pages,
+        NextContinuationToken: page + 1 < pages ? String(page + 1) : undefined,
+        $metadata: {},
+      };
+      return { output, response: {} } as never;
+    },
+    { step: 'initialize', name: 'lazyListing' },
+  );
+  return client;
+}
+
+/** A staging store that reads the manifest as a slow-ish network upload would, counting lines and bytes. */
+function countingStore(onChunk: () => void) {
+  const seen = { lines: 0, bytes: 0, firstLine: '', lastLine: '' };
+  let tail = '';
+  let chunks = 0;
+  const store: StagingStore = {
+    bucket: 'staging',
+    put: async (key, body) => {
+      if (!key.endsWith('manifest.jsonl')) return; // the staged token
+      if (typeof body === 'string' || Buffer.isBuffer(body)) throw new Error('expected a stream');
+      await pipeline(
+        body,
+        new Writable({
+          highWaterMark: 64 * 1024,
+          write(chunk: Buffer, _encoding, done) {
+            onChunk();
+            const text = tail + chunk.toString('utf8');
+            const lines = text.split('\n');
+            tail = lines.pop() ?? '';
+            if (seen.lines === 0 && lines.length > 0) seen.firstLine = lines[0];
+            if (lines.length > 0) seen.lastLine = lines[lines.length - 1];
+            seen.lines += lines.length;
+            seen.bytes += chunk.length;
+            // A network upload is slower than the listing's CPU work: make the listing wait for it.
+            if (++chunks % 16 === 0) setTimeout(done, 1);
+            else setImmediate(done);
+          },
+        }),
+      );
+    },
+    getText: async () => undefined,
+    getStream: async () => {
+      throw new Error('not used');
+    },
+    list: async () => [],
+    delete: async () => undefined,
+  };
+  return { store, seen, tail: () => tail };
+}
+
+describe('planTransfer: a 1,000,000-key listing', () => {
+  it('streams the manifest with bounded memory', async () => {
+    const gc = collectGarbage();
+    gc();
+    // Buffers (the stream's queued chunks) live outside the V8 heap: count them too.
+    const used = (): number => {
+      const m = process.memoryUsage();
+      return m.heapUsed + m.external;
+    };
+    const baseline = used();
+    let peakRetained = baseline;
+    let peakHeap = baseline;
+    let peakRss = process.memoryUsage().rss;
+    const sample = (): void => {
+      const m = process.memoryUsage();
+      peakHeap = Math.max(peakHeap, m.heapUsed + m.external);
+      peakRss = Math.max(peakRss, m.rss);
+    };
+    let listCalls = 0;
+    let chunks = 0;
+    const counting = countingStore(() => {
+      if (++chunks % 64 === 0) sample();
+    });
+    const started = Date.now();
+    const out = await planTransfer(
+      {
+        CredentialsEndpoint: 'https://tea.example.org/s3credentials',
+        BearerToken: 'edl-token-for-the-million-key-test',
+        Source: { Bucket: 'src-bucket', Prefix: 'big/' },
+        Dest: { Bucket: 'dst-bucket', Prefix: 'copy/' },
+      },
+      {
+        sourceClient: () =>
+          lazyListingClient(PAGES, () => {
+            listCalls++;
+            if (listCalls % 100 === 0) {
+              gc();
+              peakRetained = Math.max(peakRetained, used());
+            }
+            sample();
+          }),
+        staging: counting.store,
+        runId: 'million',
+        credentials: (request) =>
+          new RefreshingCredentials(request, {
+            fetcher: async () => ({
+              accessKeyId: 'ASIA',
+              secretAccessKey: 'secret-secret-secret',
+              sessionToken: 'session-session-session',
+              expiration: new Date(Date.now() + 3_600_000),
+            }),
+          }),
+        logger: createLogger('plan-1m', { logLevel: 'SILENT' }),
+      },
+    );
+    const seconds = (Date.now() - started) / 1000;
+    sample();
+
+    expect(listCalls).toBe(PAGES);
+    expect(out.Count).toBe(PAGES * PAGE_SIZE);
+    expect(counting.seen.lines).toBe(PAGES * PAGE_SIZE);
+    expect(counting.tail()).toBe('');
+    expect(JSON.parse(counting.seen.firstLine)).toEqual({
+      Key: 'big/0000/granule-0.nc',
+      DestKey: 'copy/0000/granule-0.nc',
+      Size: 1000,
+      ETag: '0'.repeat(32),
+    });
+    expect(JSON.parse(counting.seen.lastLine)).toMatchObject({ Key: 'big/0099/granule-999999.nc' });
+    // Sizes are 1000 + n % 1000: each 1000-key page sums to 1000*1000 + 499500.
+    expect(out.Bytes).toBe(PAGES * (1000 * 1000 + 499_500));
+
+    const growthMiB = (peakHeap - baseline) / MiB;
+    const retainedMiB = (peakRetained - baseline) / MiB;
+    console.log(
+      `1M-key plan: ${seconds.toFixed(1)} s, manifest ${(counting.seen.bytes / MiB).toFixed(0)} MiB, ` +
+        `heap growth ${growthMiB.toFixed(0)} MiB (retained after GC ${retainedMiB.toFixed(0)} MiB), ` +
+        `peak RSS ${(peakRss / MiB).toFixed(0)} MiB`,
+    );
+    // Holding the listing would retain 250+ MiB (1M items) and peak at 500+ MiB (their JSON too).
+    expect(retainedMiB).toBeLessThan(64);
+    expect(growthMiB).toBeLessThan(200);
+  }, 120_000);
+});

@@ -1,0 +1,490 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type {
+  BatchInput,
+  CopyBatchOutput,
+  ItemResult,
+  ManifestItem,
+  PlanOutput,
+  TokenReference,
+} from '../../../shared/contracts';
+import { FolderStagingStore } from '../../../shared/staging';
+import {
+  BATCH_PENDING,
+  NOT_REPORTED,
+  summarize,
+  type SummarizeInput,
+} from '../../../functions/summarize/summarize';
+import { findResultManifestKey } from '../../../functions/summarize/result-reader';
+
+const REGION_ACCOUNT = 'us-west-2:123456789012';
+const STATE_MACHINE = 'TransferStateMachine1A2B3C';
+const PREFIX = 'runs/exec-1';
+const MAP_RUN_ID = '4977ded7-b097-3bee-81e1-7863c5660f29';
+const MAP_RUN_ARN = `arn:aws:states:${REGION_ACCOUNT}:mapRun:${STATE_MACHINE}/CopyObjects:${MAP_RUN_ID}`;
+
+let root: string;
+let staging: FolderStagingStore;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'summarize-'));
+  staging = new FolderStagingStore(root, 'staging-bucket');
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const item = (i: number, extra: Partial<ManifestItem> = {}): ManifestItem => ({
+  Key: `granules/2024/file-${i}.h5`,
+  DestKey: `mirror/granules/2024/file-${i}.h5`,
+  Size: 1000 + i,
+  ETag: `etag${i}`,
+  ...extra,
+});
+
+function batchInput(
+  token: TokenReference = { Kind: 'bearer-parameter', Parameter: '/s3-direct-transfer/t' },
+) {
+  const b: BatchInput = {
+    CredentialsEndpoint: 'https://tea.example/s3credentials',
+    Token: token,
+    SourceBucket: 'src-bucket',
+    DestBucket: 'dst-bucket',
+    Sync: false,
+    RunId: 'exec-1',
+  };
+  return b;
+}
+
+function plan(count: number, overrides: Partial<PlanOutput> = {}): PlanOutput {
+  return {
+    Manifest: { Bucket: 'staging-bucket', Key: `${PREFIX}/manifest.jsonl` },
+    Count: count,
+    Bytes: 0,
+    DryRun: false,
+    BatchInput: batchInput(),
+    Staging: { Bucket: 'staging-bucket', Prefix: PREFIX },
+    ...overrides,
+  };
+}
+
+async function writeManifest(items: ManifestItem[]): Promise<void> {
+  await staging.put(`${PREFIX}/manifest.jsonl`, items.map((i) => JSON.stringify(i)).join('\n') + '\n');
+}
+
+const copied = (i: ManifestItem): ItemResult => ({
+  Key: i.Key,
+  DestKey: i.DestKey,
+  Status: 'COPIED',
+  Bytes: i.Size ?? 0,
+});
+const skipped = (i: ManifestItem): ItemResult => ({
+  Key: i.Key,
+  DestKey: i.DestKey,
+  Status: 'SKIPPED',
+  Bytes: 0,
+});
+const failed = (i: ManifestItem, error = 'SourceNotFound', cause = 'NoSuchKey: gone'): ItemResult => ({
+  Key: i.Key,
+  DestKey: i.DestKey,
+  Status: 'FAILED',
+  Bytes: 0,
+  Error: error,
+  Cause: cause,
+});
+
+let executionCounter = 0;
+/** A child execution entry as Step Functions writes it in SUCCEEDED_n.json / FAILED_n.json / PENDING_n.json. */
+function entry(
+  status: 'SUCCEEDED' | 'FAILED' | 'PENDING' | 'TIMED_OUT',
+  items: ManifestItem[],
+  outcome: { results?: ItemResult[]; error?: string; cause?: string } = {},
+) {
+  const name = `c0ffee00-0000-4000-8000-${String(++executionCounter).padStart(12, '0')}`;
+  const input = { Items: items, BatchInput: batchInput() };
+  const base = {
+    ExecutionArn: `arn:aws:states:${REGION_ACCOUNT}:execution:${STATE_MACHINE}/CopyObjects:${name}`,
+    Input: JSON.stringify(input),
+    InputDetails: { Included: true },
+    Name: name,
+    RedriveCount: 0,
+    RedriveStatus: 'NOT_REDRIVABLE',
+    StartDate: `2025-03-01T10:00:${String(executionCounter % 60).padStart(2, '0')}.000Z`,
+    StateMachineArn: `arn:aws:states:${REGION_ACCOUNT}:stateMachine:${STATE_MACHINE}/CopyObjects`,
+    Status: status,
+  };
+  if (status === 'PENDING') return base;
+  const stop = { StopDate: `2025-03-01T10:05:${String(executionCounter % 60).padStart(2, '0')}.000Z` };
+  if (status === 'SUCCEEDED') {
+    const output: CopyBatchOutput = {
+      Results: outcome.results ?? [],
+      Deferred: [],
+      BatchInput: batchInput(),
+    };
+    return { ...base, ...stop, Output: JSON.stringify(output), OutputDetails: { Included: true } };
+  }
+  return { ...base, ...stop, Error: outcome.error, Cause: outcome.cause };
+}
+
+/** Writes the ResultWriter output (`<prefix>/<map run id>/manifest.json` + result files); returns the Map output. */
+async function writeResults(files: Partial<Record<'SUCCEEDED' | 'FAILED' | 'PENDING', object[][]>>) {
+  const dir = `${PREFIX}/${MAP_RUN_ID}`;
+  const resultFiles: Record<string, { Key: string; Size: number }[]> = {
+    FAILED: [],
+    PENDING: [],
+    SUCCEEDED: [],
+  };
+  for (const [status, chunks] of Object.entries(files)) {
+    for (const [n, entries] of chunks.entries()) {
+      const key = `${dir}/${status}_${n}.json`;
+      // Pretty-printed on odd files, compact on even ones: the reader must not care.
+      const text = n % 2 ? JSON.stringify(entries, null, 2) : JSON.stringify(entries);
+      await staging.put(key, text);
+      resultFiles[status].push({ Key: key, Size: Buffer.byteLength(text) });
+    }
+  }
+  const manifest = { DestinationBucket: 'staging-bucket', MapRunArn: MAP_RUN_ARN, ResultFiles: resultFiles };
+  await staging.put(`${dir}/manifest.json`, JSON.stringify(manifest));
+  return {
+    MapRunArn: MAP_RUN_ARN,
+    ResultWriterDetails: { Bucket: 'staging-bucket', Key: `${dir}/manifest.json` },
+  };
+}
+
+async function readReport(): Promise<{
+  Plan: Record<string, unknown>;
+  Items: { Key: string; Status: string; Error?: string }[];
+  Counts: Record<string, number>;
+  Bytes: number;
+  Batches: Record<string, number>;
+  Timings: Record<string, string>;
+  Notes: string[];
+}> {
+  return JSON.parse((await staging.getText(`${PREFIX}/report.json`))!);
+}
+
+const fixedNow = () => new Date('2025-03-01T11:00:00.000Z');
+
+describe('summarize', () => {
+  it('aggregates succeeded batches into the result contract and writes the full report', async () => {
+    const items = Array.from({ length: 5 }, (_, i) => item(i));
+    await writeManifest(items);
+    const map = await writeResults({
+      SUCCEEDED: [
+        [entry('SUCCEEDED', items.slice(0, 2), { results: [copied(items[0]), skipped(items[1])] })],
+        [
+          entry('SUCCEEDED', items.slice(2), {
+            results: [copied(items[2]), copied(items[3]), failed(items[4])],
+          }),
+        ],
+      ],
+    });
+
+    const result = await summarize({ Plan: plan(5), Map: map }, { staging, now: fixedNow });
+
+    expect(result).toEqual({
+      Copied: 3,
+      Skipped: 1,
+      Failed: 1,
+      Bytes: 1000 + 1002 + 1003,
+      Failures: [{ Key: items[4].Key, Error: 'SourceNotFound', Cause: 'NoSuchKey: gone' }],
+      Report: { Bucket: 'staging-bucket', Key: `${PREFIX}/report.json` },
+    });
+    const report = await readReport();
+    expect(report.Items.map((i) => [i.Key, i.Status])).toEqual([
+      [items[0].Key, 'COPIED'],
+      [items[1].Key, 'SKIPPED'],
+      [items[2].Key, 'COPIED'],
+      [items[3].Key, 'COPIED'],
+      [items[4].Key, 'FAILED'],
+    ]);
+    expect(report.Counts).toEqual({ Planned: 5, Copied: 3, Skipped: 1, Failed: 1, NotReported: 0 });
+    expect(report.Bytes).toBe(3005);
+    expect(report.Batches).toEqual({ SUCCEEDED: 2, FAILED: 0, PENDING: 0 });
+    expect(report.Timings).toEqual({
+      BatchesStartedAt: expect.stringMatching(/^2025-03-01T10:00:/),
+      BatchesStoppedAt: expect.stringMatching(/^2025-03-01T10:05:/),
+      SummarizedAt: '2025-03-01T11:00:00.000Z',
+    });
+    expect(report.Plan).toMatchObject({ RunId: 'exec-1', Count: 5, SourceBucket: 'src-bucket' });
+  });
+
+  it('counts every item of a failed batch as Failed with the batch error and the Lambda errorMessage', async () => {
+    const items = Array.from({ length: 4 }, (_, i) => item(i));
+    await writeManifest(items);
+    const lambdaCause = JSON.stringify({
+      errorType: 'CredentialsEndpointError',
+      errorMessage: 'the credentials endpoint answered 503 three times',
+      trace: ['CredentialsEndpointError: ...', '    at fetchCredentials (/var/task/index.js:1:2)'],
+    });
+    const map = await writeResults({
+      SUCCEEDED: [[entry('SUCCEEDED', items.slice(0, 2), { results: items.slice(0, 2).map(copied) })]],
+      FAILED: [
+        [
+          entry('FAILED', [items[2]], { error: 'CredentialsEndpointError', cause: lambdaCause }),
+          entry('TIMED_OUT', [items[3]], {}),
+        ],
+      ],
+    });
+
+    const result = await summarize({ Plan: plan(4), Map: map }, { staging });
+
+    expect(result.Copied).toBe(2);
+    expect(result.Failed).toBe(2);
+    expect(result.Failures).toEqual([
+      {
+        Key: items[2].Key,
+        Error: 'CredentialsEndpointError',
+        Cause: 'the credentials endpoint answered 503 three times',
+      },
+      { Key: items[3].Key, Error: 'States.Timeout', Cause: 'The batch ended TIMED_OUT.' },
+    ]);
+    expect((await readReport()).Batches).toEqual({ SUCCEEDED: 1, FAILED: 2, PENDING: 0 });
+  });
+
+  it('counts the items of pending batches as Failed', async () => {
+    const items = Array.from({ length: 3 }, (_, i) => item(i));
+    await writeManifest(items);
+    const written = await writeResults({
+      SUCCEEDED: [[entry('SUCCEEDED', [items[0]], { results: [copied(items[0])] })]],
+      PENDING: [[entry('PENDING', items.slice(1))]],
+    });
+
+    const result = await summarize({ Plan: plan(3), Map: written }, { staging });
+
+    expect(result).toMatchObject({ Copied: 1, Skipped: 0, Failed: 2 });
+    expect(result.Failures.map((f) => [f.Key, f.Error])).toEqual([
+      [items[1].Key, BATCH_PENDING],
+      [items[2].Key, BATCH_PENDING],
+    ]);
+  });
+
+  it('caps Failures at 100 while counting and reporting every failure', async () => {
+    const items = Array.from({ length: 250 }, (_, i) => item(i));
+    await writeManifest(items);
+    const batches = [];
+    for (let i = 0; i < items.length; i += 20) {
+      const batch = items.slice(i, i + 20);
+      batches.push(entry('SUCCEEDED', batch, { results: batch.map((it) => failed(it)) }));
+    }
+    const map = await writeResults({ SUCCEEDED: [batches.slice(0, 6), batches.slice(6)] });
+
+    const result = await summarize({ Plan: plan(250), Map: map }, { staging });
+
+    expect(result.Failed).toBe(250);
+    expect(result.Failures).toHaveLength(100);
+    expect(result.Failures[0].Key).toBe(items[0].Key);
+    const report = await readReport();
+    expect(report.Items).toHaveLength(250);
+    expect(report.Items.every((i) => i.Status === 'FAILED')).toBe(true);
+  });
+
+  it('reconciles against the manifest: items no batch reported are Failed NotReported, counts add up', async () => {
+    const items = Array.from({ length: 6 }, (_, i) => item(i));
+    // Item 5 is known bad at plan time; it is never reported either.
+    items[5] = item(5, { Size: undefined, Error: 'SourceNotFound', Cause: 'not listed under the prefix' });
+    await writeManifest(items);
+    const map = await writeResults({
+      SUCCEEDED: [
+        // The batch of items 0-2 forgot item 2 in its Results.
+        [entry('SUCCEEDED', items.slice(0, 3), { results: [copied(items[0]), copied(items[1])] })],
+        // Item 3's batch is in no file at all; item 4 appears.
+        [entry('SUCCEEDED', [items[4]], { results: [skipped(items[4])] })],
+      ],
+    });
+
+    const result = await summarize({ Plan: plan(6), Map: map }, { staging });
+
+    expect(result.Copied + result.Skipped + result.Failed).toBe(6);
+    expect(result).toMatchObject({ Copied: 2, Skipped: 1, Failed: 3 });
+    expect(result.Failures).toEqual([
+      { Key: items[2].Key, Error: NOT_REPORTED, Cause: 'No copy batch reported this item.' },
+      { Key: items[3].Key, Error: NOT_REPORTED, Cause: 'No copy batch reported this item.' },
+      { Key: items[5].Key, Error: 'SourceNotFound', Cause: 'not listed under the prefix' },
+    ]);
+    const report = await readReport();
+    expect(report.Counts).toMatchObject({ Planned: 6, Failed: 3, NotReported: 2 });
+    expect(report.Items).toHaveLength(6);
+  });
+
+  it('keeps duplicate manifest entries apart (each needs its own report)', async () => {
+    const a = item(1);
+    await writeManifest([a, a]);
+    const map = await writeResults({ SUCCEEDED: [[entry('SUCCEEDED', [a], { results: [copied(a)] })]] });
+    const result = await summarize({ Plan: plan(2), Map: map }, { staging });
+    expect(result).toMatchObject({ Copied: 1, Failed: 1 });
+  });
+
+  it('deletes the staged token object, and only that', async () => {
+    const items = [item(1)];
+    await writeManifest(items);
+    await staging.put(`${PREFIX}/token`, 'secret-token-value');
+    const map = await writeResults({
+      SUCCEEDED: [[entry('SUCCEEDED', items, { results: items.map(copied) })]],
+    });
+    const token: TokenReference = {
+      Kind: 'staged',
+      Bucket: 'staging-bucket',
+      Key: `${PREFIX}/token`,
+      TokenKind: 'bearer',
+    };
+
+    await summarize({ Plan: plan(1, { BatchInput: batchInput(token) }), Map: map }, { staging });
+
+    expect(await staging.getText(`${PREFIX}/token`)).toBeUndefined();
+    expect(await staging.getText(`${PREFIX}/manifest.jsonl`)).toBeDefined();
+    expect(JSON.stringify(await readReport())).not.toContain('secret-token-value');
+  });
+
+  it('leaves staging alone for a parameter token, and never writes an inline token into the report', async () => {
+    await writeManifest([]);
+    await staging.put(`${PREFIX}/token`, 'unrelated');
+    const inline: TokenReference = { Kind: 'inline', TokenKind: 'bearer', Value: 'eyJhbGciOi.inline-secret' };
+    await summarize({ Plan: plan(0, { BatchInput: batchInput(inline) }) }, { staging });
+    expect(await staging.getText(`${PREFIX}/token`)).toBe('unrelated');
+    const text = (await staging.getText(`${PREFIX}/report.json`))!;
+    expect(text).not.toContain('inline-secret');
+    expect(JSON.parse(text).Plan.TokenKind).toBe('inline');
+  });
+
+  it('summarizes a run with nothing to copy (Map skipped)', async () => {
+    await writeManifest([]);
+    const result = await summarize({ Plan: plan(0) }, { staging });
+    expect(result).toEqual({
+      Copied: 0,
+      Skipped: 0,
+      Failed: 0,
+      Bytes: 0,
+      Failures: [],
+      Report: { Bucket: 'staging-bucket', Key: `${PREFIX}/report.json` },
+    });
+    expect((await readReport()).Items).toEqual([]);
+  });
+
+  it('reports a dry run as planned items, failing only what the plan knew would fail', async () => {
+    const items = [
+      item(1),
+      item(2),
+      item(3, { Size: undefined, Error: 'SourceNotFound', Cause: 'no such key' }),
+    ];
+    await writeManifest(items);
+    const result = await summarize({ Plan: plan(3, { DryRun: true, Bytes: 2003 }) }, { staging });
+    expect(result).toMatchObject({ Copied: 0, Skipped: 0, Failed: 1, Bytes: 0, DryRun: true, Planned: 3 });
+    expect(result.Failures).toEqual([{ Key: items[2].Key, Error: 'SourceNotFound', Cause: 'no such key' }]);
+    const report = await readReport();
+    expect(report.Items.map((i) => i.Status)).toEqual(['PLANNED', 'PLANNED', 'FAILED']);
+  });
+
+  it('when the Map state failed, reads the results it wrote and fails the rest with its error', async () => {
+    const items = Array.from({ length: 4 }, (_, i) => item(i));
+    await writeManifest(items);
+    await writeResults({
+      SUCCEEDED: [[entry('SUCCEEDED', [items[0]], { results: [copied(items[0])] })]],
+      FAILED: [[entry('FAILED', [items[1]], { error: 'Lambda.Unknown', cause: 'Runtime exited' })]],
+    });
+    const mapError = {
+      Error: 'States.ExceedToleratedFailureThreshold',
+      Cause: 'The specified tolerated failure threshold was exceeded',
+    };
+
+    const result = await summarize({ Plan: plan(4), Map: mapError }, { staging });
+
+    expect(result).toMatchObject({ Copied: 1, Failed: 3 });
+    expect(result.Failures.map((f) => [f.Key, f.Error])).toEqual([
+      [items[1].Key, 'Lambda.Unknown'],
+      [items[2].Key, 'States.ExceedToleratedFailureThreshold'],
+      [items[3].Key, 'States.ExceedToleratedFailureThreshold'],
+    ]);
+  });
+
+  it('when the Map state failed before writing anything, every item fails with its error', async () => {
+    const items = [item(1), item(2)];
+    await writeManifest(items);
+    const result = await summarize(
+      { Plan: plan(2), Map: { Error: 'States.ItemReaderFailed', Cause: 'Access Denied' } },
+      { staging },
+    );
+    expect(result).toMatchObject({ Copied: 0, Failed: 2 });
+    expect(result.Failures[0]).toEqual({
+      Key: items[0].Key,
+      Error: 'States.ItemReaderFailed',
+      Cause: 'The map run failed before this item was reported: Access Denied',
+    });
+    expect((await readReport()).Notes).toContain('No ResultWriter output was found for the map run.');
+  });
+
+  it('still accounts for every planned item when the manifest is gone', async () => {
+    const items = [item(1), item(2), item(3)];
+    const map = await writeResults({
+      SUCCEEDED: [[entry('SUCCEEDED', [items[0]], { results: [copied(items[0])] })]],
+    });
+    const result = await summarize({ Plan: plan(3), Map: map }, { staging });
+    expect(result).toMatchObject({ Copied: 1, Failed: 2 });
+    expect(result.Failures).toEqual([
+      {
+        Key: `${PREFIX}/manifest.jsonl`,
+        Error: NOT_REPORTED,
+        Cause: expect.stringContaining('2 planned items'),
+      },
+    ]);
+  });
+
+  it('keeps the result small: long causes are truncated in Failures', async () => {
+    const a = item(1);
+    await writeManifest([a]);
+    const map = await writeResults({
+      SUCCEEDED: [[entry('SUCCEEDED', [a], { results: [failed(a, 'CopyFailed', 'x'.repeat(10_000))] })]],
+    });
+    const result = await summarize({ Plan: plan(1), Map: map }, { staging });
+    expect(result.Failures[0].Cause.length).toBeLessThanOrEqual(500);
+    const report = await readReport();
+    expect(JSON.stringify(report.Items[0]).length).toBeLessThan(5000);
+  });
+
+  it('handles tens of thousands of items in linear time', async () => {
+    const n = 40_000;
+    const items = Array.from({ length: n }, (_, i) => item(i));
+    await writeManifest(items);
+    const batches = [];
+    for (let i = 0; i < n; i += 20) {
+      const batch = items.slice(i, i + 20);
+      batches.push(entry('SUCCEEDED', batch, { results: batch.map(copied) }));
+    }
+    const map = await writeResults({ SUCCEEDED: [batches.slice(0, 1000), batches.slice(1000)] });
+    const started = Date.now();
+
+    const result = await summarize({ Plan: plan(n), Map: map } as SummarizeInput, { staging });
+
+    expect(result.Copied).toBe(n);
+    expect(result.Failed).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+describe('findResultManifestKey', () => {
+  const store = (keys: string[]) =>
+    ({
+      bucket: 'b',
+      list: async (prefix: string) => keys.filter((k) => k.startsWith(prefix)).sort(),
+    }) as never;
+
+  it("finds <prefix>/<map run id>/manifest.json, with or without the prefix's trailing slash", async () => {
+    const keys = [
+      'runs/x/manifest.jsonl',
+      'runs/x/token',
+      'runs/x/4977ded7/SUCCEEDED_0.json',
+      'runs/x/4977ded7/manifest.json',
+      'runs/xy/other/manifest.json',
+    ];
+    expect(await findResultManifestKey(store(keys), 'runs/x/')).toBe('runs/x/4977ded7/manifest.json');
+    expect(await findResultManifestKey(store(keys), 'runs/x')).toBe('runs/x/4977ded7/manifest.json');
+  });
+
+  it('tolerates a doubled slash after the prefix, and finds nothing when there is nothing', async () => {
+    expect(await findResultManifestKey(store(['runs/x//m1/manifest.json']), 'runs/x/')).toBe(
+      'runs/x//m1/manifest.json',
+    );
+    expect(await findResultManifestKey(store(['runs/x/report.json']), 'runs/x/')).toBeUndefined();
+  });
+});
