@@ -19,7 +19,8 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { copyBatch } from '../functions/copy-batch/copy-batch';
-import { copyClientConfig, copyObject, type CopyOptions } from '../shared/copy';
+import { copyClientConfig } from '../shared/aws/s3-config';
+import { copyObject, type CopyOptions } from '../shared/copy';
 
 interface World {
   endpoint: string;

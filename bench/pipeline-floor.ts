@@ -24,7 +24,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { copyBatch } from '../functions/copy-batch/copy-batch';
-import { copyClientConfig } from '../shared/copy';
+import { copyClientConfig } from '../shared/aws/s3-config';
 
 interface Job {
   mode: 'raw' | 'signed' | 'engine';

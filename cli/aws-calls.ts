@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { isThrottling } from '../shared/aws/sdk-errors';
 
 /** Waits `ms`, or rejects as soon as `signal` is aborted. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -22,37 +23,6 @@ export function sfnClientFor(region: string): SFNClient {
 export function cloudFormationClient(env: NodeJS.ProcessEnv = process.env): CloudFormationClient {
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   return new CloudFormationClient({ ...(region && { region }), ...RETRY_CONFIG });
-}
-
-const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'Throttling']);
-const TRANSIENT = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-]);
-
-interface SdkErrorShape {
-  name?: string;
-  code?: string;
-  $metadata?: { httpStatusCode?: number };
-  $retryable?: { throttling?: boolean };
-}
-
-/** An AWS error that says "slow down": the request was refused, so repeating it is safe. */
-export function isThrottling(error: unknown): boolean {
-  const e = error as SdkErrorShape | undefined;
-  return Boolean(e && (THROTTLING.has(e.name ?? '') || e.$retryable?.throttling));
-}
-
-/** Throttling, a 5xx or a network error: worth asking again a little later while watching. */
-export function isTransient(error: unknown): boolean {
-  if (isThrottling(error)) return true;
-  const e = error as SdkErrorShape | undefined;
-  const status = e?.$metadata?.httpStatusCode ?? 0;
-  return Boolean(e && (status >= 500 || TRANSIENT.has(e.name ?? '') || TRANSIENT.has(e.code ?? '')));
 }
 
 export interface BackoffOptions {

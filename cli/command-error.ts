@@ -1,4 +1,5 @@
 import { redactText } from '../shared/log';
+import { ExitCode } from './exit-codes';
 
 /** An error the CLI reports as `name: message` and ends with `exitCode`, without a stack trace. */
 export class CommandError extends Error {
@@ -11,9 +12,6 @@ export class CommandError extends Error {
     this.name = name;
   }
 }
-
-/** Exit codes of `start` and `watch` (design.md: the same as `run`), plus 130 when Ctrl-C stops the watch. */
-export const ExitCode = { Ok: 0, SomeFailed: 1, CallerError: 2, Interrupted: 130 } as const;
 
 /** Step Functions errors that mean the caller named something wrong: nothing was started or found. */
 const CALLER_SFN_ERRORS = new Set([

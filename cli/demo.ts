@@ -1,8 +1,9 @@
 import type { TransferResult } from '../shared/contracts';
 import { S3StagingStore } from '../shared/staging';
-import { executionError, exitCodeFor, runPipelineLocally } from '../local/pipeline';
+import { executionError, runPipelineLocally } from '../local/pipeline';
 import { sampleLayout, seedSample, verifyCopies } from '../emulators/sample';
 import { EmbeddedWorld } from '../emulators/world';
+import { exitCodeFor } from './exit-codes';
 import { formatBytes, ProgressReporter } from './progress';
 
 export interface DemoOptions {
@@ -110,7 +111,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
     if (bad.length > 0) return 1;
-    return exitCodeFor(outcome.execution, result);
+    return exitCodeFor({ status: outcome.execution.Status, failed: result.Failed });
   } finally {
     admin.destroy();
     destinationClient.destroy();

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { ErrorName } from '../shared/errors';
 import { parseEvent } from '../shared/event';
 import { registerSecret } from '../shared/log';
-import { CommandError, ExitCode } from './command-error';
+import { CommandError } from './command-error';
+import { ExitCode } from './exit-codes';
 
 /**
  * Reads and validates an event file ('-' for standard input), as `run` does, without loading the local

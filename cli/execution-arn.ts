@@ -1,4 +1,5 @@
-import { CommandError, ExitCode } from './command-error';
+import { CommandError } from './command-error';
+import { ExitCode } from './exit-codes';
 
 /** The parts of a Step Functions ARN that the CLI needs. */
 export interface StatesArn {

@@ -1,16 +1,16 @@
 import { resolve } from 'node:path';
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { s3ConfigFromEnv } from '../shared/aws/s3-config';
 import { redactText } from '../shared/log';
 import { FolderStagingStore } from '../shared/staging';
 import type { TransferResult } from '../shared/contracts';
 import {
   executionError,
-  exitCodeFor,
   removeStagingFolder,
   runPipelineLocally,
   type LocalRunOptions,
 } from '../local/pipeline';
 import { reportError } from './command-error';
+import { exitCodeFor } from './exit-codes';
 import { readEventFile } from './event-file';
 import { ProgressReporter } from './progress';
 
@@ -20,13 +20,6 @@ export interface RunCommandOptions {
   concurrency: number;
   objectsPerBatchConcurrency: number;
   quiet?: boolean;
-}
-
-/** Standard SDK configuration for `run`: region, and an endpoint override with path-style addressing. */
-export function s3ConfigFromEnvironment(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
-  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
-  return { ...(region && { region }), ...(endpoint && { endpoint, forcePathStyle: true }) };
 }
 
 /** Loads and validates the event: exit code 2 with a clear message when it is unusable. */
@@ -51,7 +44,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const runOptions: LocalRunOptions = {
-    s3Config: s3ConfigFromEnvironment(),
+    s3Config: s3ConfigFromEnv(),
     staging: options.staging ? new FolderStagingStore(resolve(options.staging)) : undefined,
     maxConcurrency: options.concurrency,
     copyConcurrency: options.objectsPerBatchConcurrency,
@@ -79,12 +72,15 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     const error = executionError(execution);
     process.stderr.write(`${error.name}: ${redactText(error.message)}\n`);
     if (!options.staging) await removeStagingFolder(staging);
-    return exitCodeFor(execution);
+    return exitCodeFor({
+      status: execution.Status,
+      error: 'Error' in execution ? execution.Error : undefined,
+    });
   }
   const transfer = result as TransferResult;
   process.stdout.write(`${JSON.stringify(transfer, null, 2)}\n`);
   if (transfer.Report && staging instanceof FolderStagingStore) {
     process.stderr.write(`report: ${resolve(staging.root, transfer.Report.Key)}\n`);
   }
-  return exitCodeFor(execution, transfer);
+  return exitCodeFor({ status: execution.Status, failed: transfer.Failed });
 }

@@ -1,7 +1,8 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { STACK_NAME, STATE_MACHINE_ARN_OUTPUT } from '../shared/deployment';
 import { callWithBackoff, type Sleep } from './aws-calls';
-import { CommandError, ExitCode } from './command-error';
+import { CommandError } from './command-error';
+import { ExitCode } from './exit-codes';
 import { parseStateMachineArn } from './execution-arn';
 
 /** Environment variable naming the state machine when `--state-machine` is not given. */

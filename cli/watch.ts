@@ -7,10 +7,12 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { TransferResult } from '../shared/contracts';
-import { CALLER_ERRORS } from '../shared/errors';
+import { describeCause } from '../shared/errors';
 import { redactText } from '../shared/log';
-import { isTransient, realSleep, sfnClientFor, type Sleep } from './aws-calls';
-import { ExitCode, reportError } from './command-error';
+import { isTransient } from '../shared/aws/sdk-errors';
+import { realSleep, sfnClientFor, type Sleep } from './aws-calls';
+import { reportError } from './command-error';
+import { ExitCode, exitCodeFor } from './exit-codes';
 import { executionConsoleUrl, parseExecutionArn } from './execution-arn';
 import { MapRunProgress, type MapRunSnapshot } from './map-run-progress';
 import { formatBytes, formatDuration } from './progress';
@@ -175,22 +177,22 @@ function finish(executionArn: string, execution: DescribeExecutionCommandOutput,
         stderr.write(`  failed ${f.Key}: ${f.Error}: ${redactText(f.Cause ?? '')}\n`);
       }
       if (result.Report) stderr.write(`report: s3://${result.Report.Bucket}/${result.Report.Key}\n`);
-      return result.Failed > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
+      return exitCodeFor({ status: 'SUCCEEDED', failed: result.Failed });
     }
     case 'FAILED': {
       const name = execution.error || 'ExecutionFailed';
       stderr.write(
-        `${name}: ${redactText(describeCause(execution.cause) || `the execution failed${took}`)}\n`,
+        `${name}: ${redactText(describeCause(execution.cause) ?? `the execution failed${took}`)}\n`,
       );
       stderr.write(`the execution failed${took}; details: ${executionConsoleUrl(executionArn)}\n`);
-      return CALLER_ERRORS.has(name) ? ExitCode.CallerError : ExitCode.SomeFailed;
+      return exitCodeFor({ status: 'FAILED', error: name });
     }
     case 'TIMED_OUT':
       stderr.write(`ExecutionTimedOut: the execution timed out${took}\n`);
       return ExitCode.SomeFailed;
     default: {
       const why = execution.error
-        ? ` (${execution.error}: ${redactText(describeCause(execution.cause))})`
+        ? ` (${execution.error}: ${redactText(describeCause(execution.cause) ?? '')})`
         : '';
       stderr.write(`ExecutionAborted: the execution was stopped${took}${why}\n`);
       return ExitCode.SomeFailed;
@@ -205,18 +207,6 @@ function transferResult(output: string | undefined): TransferResult | undefined 
   } catch {
     return undefined;
   }
-}
-
-/** A Lambda error's Cause is `{"errorType","errorMessage",...}`; the Fail state `PlanFailed`'s is plain text. */
-export function describeCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // plain text
-  }
-  return cause;
 }
 
 function resumeHint(executionArn: string): string {

@@ -1,3 +1,4 @@
+import { parseBucketAndPrefix, type BucketAndPrefix } from '../shared/aws/s3-names';
 import { readMirrorsFile, type Mirror } from './mirrors/mirrors-file';
 
 /**
@@ -6,11 +7,7 @@ import { readMirrorsFile, type Mirror } from './mirrors/mirrors-file';
  */
 
 /** A bucket CopyBatch may write to, optionally only under a key prefix. */
-export interface DestinationSpec {
-  readonly bucketName: string;
-  /** Key prefix the pipeline may write under (matched as `prefix*`); absent: the whole bucket. */
-  readonly prefix?: string;
-}
+export type DestinationSpec = BucketAndPrefix;
 
 export interface PipelineConfig {
   readonly destinationBuckets: DestinationSpec[];
@@ -118,8 +115,6 @@ function boolean(context: ContextReader, key: 'dashboard'): boolean {
   throw new Error(`${key}: expected true or false, got ${JSON.stringify(raw)}`);
 }
 
-const BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
 /**
  * Destination buckets from a list (`["a", "b/prefix"]`), a JSON list in a string, or a comma- or
  * whitespace-separated string (`-c destinationBuckets=a,b/prefix`). `s3://` is accepted and dropped.
@@ -142,17 +137,12 @@ export function parseDestinations(value: unknown): DestinationSpec[] {
   for (const entry of entries) {
     if (typeof entry !== 'string')
       throw new Error(`destinationBuckets: expected strings, got ${JSON.stringify(entry)}`);
-    const text = entry.trim().replace(/^s3:\/\//, '');
-    if (text === '') continue;
-    const slash = text.indexOf('/');
-    const bucketName = slash < 0 ? text : text.slice(0, slash);
-    const prefix = slash < 0 ? '' : text.slice(slash + 1);
-    if (!BUCKET_NAME.test(bucketName) || bucketName.includes('..')) {
-      throw new Error(`destinationBuckets: "${bucketName}" is not a valid S3 bucket name`);
+    if (entry.trim().replace(/^s3:\/\//, '') === '') continue;
+    try {
+      out.push(parseBucketAndPrefix(entry));
+    } catch (error) {
+      throw new Error(`destinationBuckets: ${(error as Error).message}`, { cause: error });
     }
-    if (/[*?]/.test(prefix))
-      throw new Error(`destinationBuckets: "${entry}": wildcards are not allowed in a prefix`);
-    out.push(prefix ? { bucketName, prefix } : { bucketName });
   }
   return out;
 }

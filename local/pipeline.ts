@@ -6,18 +6,19 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CopyBatchInput, CopyBatchOutput, PlanOutput, TransferResult } from '../shared/contracts';
-import { copyClientConfig } from '../shared/copy';
-import { ErrorName, TransferError } from '../shared/errors';
+import { describeCause } from '../shared/errors';
 import type { StagingStore } from '../shared/staging';
 import { FolderStagingStore } from '../shared/staging';
 import { copyBatch } from '../functions/copy-batch/copy-batch';
-import { sourceSideFor } from '../functions/copy-batch/source-side';
+import { copyBatchDependencies, destinationClient } from '../functions/copy-batch/wiring';
 import { planTransfer } from '../functions/plan/plan';
-import { unwrapPlanInput } from '../functions/plan/handler';
+import { unwrapPlanInput } from '../functions/plan/plan-input';
+import { planDependencies } from '../functions/plan/wiring';
 import { summarize, type SummarizeInput } from '../functions/summarize/summarize';
+import { summarizeDependencies } from '../functions/summarize/wiring';
 import { loadDefinitionArtifact, type DefinitionArtifact } from './definition/artifact';
 import { loadStateMachine, type ExecutionEvent, type ExecutionOutcome } from './stepfunctions/host';
 
@@ -63,15 +64,6 @@ export interface LocalRunOutcome {
   readonly staging: StagingStore;
 }
 
-/** Destination credentials come from the default chain when none are given, as for `run`. */
-function destinationClient(options: LocalRunOptions): S3Client {
-  return new S3Client({
-    ...options.s3Config,
-    ...copyClientConfig(),
-    ...(options.destinationCredentials && { credentials: options.destinationCredentials }),
-  });
-}
-
 /** Runs one execution of the pipeline in this process. */
 export async function runPipelineLocally(
   event: unknown,
@@ -83,18 +75,16 @@ export async function runPipelineLocally(
     options.staging ?? new FolderStagingStore(await mkdtemp(join(tmpdir(), 's3-direct-transfer-')));
   const s3Config = options.s3Config ?? {};
   const ssm = new SSMClient(s3Config.region ? { region: s3Config.region as string } : {});
-  const destination = destinationClient(options);
+  const destination = destinationClient(s3Config, options.destinationCredentials);
   const progress: LocalProgress = { objectsTotal: 0, bytesTotal: 0, objectsDone: 0, bytesDone: 0, failed: 0 };
   const reported = new Set<string>();
 
   const plan = async (input: unknown): Promise<PlanOutput> => {
     const { event: inner, executionName } = unwrapPlanInput(input);
-    const output = await planTransfer(inner, {
-      sourceClient: (credentials) => new S3Client({ ...s3Config, credentials }),
-      staging,
-      ssm,
-      runId: executionName ?? runId,
-    });
+    const output = await planTransfer(
+      inner,
+      planDependencies({ s3Config, staging, ssm, runId: executionName ?? runId }),
+    );
     progress.objectsTotal = output.Count;
     progress.bytesTotal = output.Bytes;
     options.onPlanned?.(output);
@@ -106,14 +96,18 @@ export async function runPipelineLocally(
     const batch = input as CopyBatchInput;
     const output = options.copyBatchOverride
       ? await options.copyBatchOverride(batch)
-      : await copyBatch(batch, {
-          source: (batchInput) =>
-            sourceSideFor(batchInput, { ssm, staging: () => staging, s3Config: { ...s3Config } }),
-          destination,
-          // No Lambda deadline on one machine.
-          remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
-          concurrency: options.copyConcurrency,
-        });
+      : await copyBatch(
+          batch,
+          copyBatchDependencies({
+            s3Config,
+            ssm,
+            staging: () => staging,
+            destination,
+            // No Lambda deadline on one machine.
+            remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
+            tuning: { concurrency: options.copyConcurrency, copyOptions: {} },
+          }),
+        );
     const carried = batch.Results?.length ?? 0;
     for (const r of output.Results.slice(carried)) {
       const id = `${r.Key}\u0000${r.DestKey}`;
@@ -128,7 +122,7 @@ export async function runPipelineLocally(
   };
 
   const summarizeHandler = (input: unknown): Promise<TransferResult> =>
-    summarize(input as SummarizeInput, { staging });
+    summarize(input as SummarizeInput, summarizeDependencies(staging));
 
   const machine = loadStateMachine(artifact.definition, {
     handlers: {
@@ -159,44 +153,13 @@ export async function runPipelineLocally(
   }
 }
 
-/** Exit codes of `run`, `start` and `watch` (design.md). */
-export const ExitCode = { Ok: 0, SomeFailed: 1, CallerError: 2 } as const;
-
-const CALLER_ERROR_NAMES = new Set<string>([
-  ErrorName.InvalidInput,
-  ErrorName.AuthenticationFailed,
-  ErrorName.EulaNotAccepted,
-  ErrorName.CredentialsForbidden,
-  ErrorName.TokenParameterError,
-]);
-
-/** 0 when nothing failed, 1 when some objects (or the run) failed, 2 for a bad event or a rejected token. */
-export function exitCodeFor(outcome: ExecutionOutcome, result?: TransferResult): number {
-  if (outcome.Status === 'SUCCEEDED') return result && result.Failed > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
-  if (outcome.Status === 'FAILED' && CALLER_ERROR_NAMES.has(outcome.Error)) return ExitCode.CallerError;
-  return ExitCode.SomeFailed;
-}
-
 /** A failed execution as a named error with a person-readable message. */
-export function executionError(outcome: ExecutionOutcome): TransferError | Error {
+export function executionError(outcome: ExecutionOutcome): Error {
   if (outcome.Status === 'SUCCEEDED') return new Error('the execution succeeded');
   if (outcome.Status === 'ABORTED') return new Error('the execution was aborted');
-  const message = describeCauseText(outcome.Cause);
-  const error = new Error(message);
+  const error = new Error(describeCause(outcome.Cause) ?? '');
   error.name = outcome.Error;
   return error;
-}
-
-/** A Lambda error's Cause is `{"errorType","errorMessage",...}`; a Fail state's may be plain text. */
-export function describeCauseText(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // plain text
-  }
-  return cause;
 }
 
 /** Removes a temporary staging folder made by {@link runPipelineLocally}. */

@@ -41,6 +41,30 @@ export const CALLER_ERRORS: ReadonlySet<string> = new Set([
   ErrorName.TokenParameterError,
 ]);
 
+const KNOWN_NAMES: ReadonlySet<string> = new Set(Object.values(ErrorName));
+
+/** True for errors that already carry one of the product's names (credentials errors included). */
+export function isTransferError(error: unknown): error is Error {
+  return error instanceof Error && KNOWN_NAMES.has(error.name);
+}
+
+/**
+ * What a person wants to read of a Step Functions Cause: a Lambda error's Cause is the JSON document
+ * `{"errorType","errorMessage","trace"}`, a Fail state's may be plain text.
+ */
+export function describeCause(cause: string | undefined): string | undefined {
+  if (cause === undefined || cause === '') return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown } | null;
+    if (parsed && typeof parsed === 'object' && typeof parsed.errorMessage === 'string') {
+      return parsed.errorMessage;
+    }
+  } catch {
+    // plain text
+  }
+  return cause;
+}
+
 export function isNamed(error: unknown, ...names: string[]): boolean {
   return error instanceof Error && names.includes(error.name);
 }

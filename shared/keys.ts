@@ -1,7 +1,8 @@
 /** Pure key mapping and filtering: which source keys to copy, and where each one lands. */
 import picomatch from 'picomatch';
 import { invalidInput } from './errors';
-import { MAX_KEY_BYTES, utf8ByteLength, type DestSpec, type SourceSpec } from './event';
+import { MAX_KEY_BYTES, utf8ByteLength } from './aws/s3-names';
+import type { DestSpec, SourceSpec } from './event';
 
 /**
  * The key relative to `Source.Prefix` for a prefix source (what Include/Exclude match and what

@@ -7,6 +7,7 @@ import type {
   ManifestItem,
 } from '../../shared/contracts';
 import { copyObject, type CopyOptions, type CopyResult, type SourceCredentials } from '../../shared/copy';
+import { isWithin, type BucketAndPrefix } from '../../shared/aws/s3-names';
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { redactText } from '../../shared/log';
 import { ThroughputEstimator } from './throughput';
@@ -60,8 +61,8 @@ export interface CopyBatchDeps {
   watchdogIntervalMs?: number;
   /** Learns copy throughput across invocations of a warm container. @default a fresh estimator */
   throughput?: ThroughputEstimator;
-  /** Buckets (with optional key prefixes, `bucket/prefix`) this deployment may write. @default any */
-  allowedDestinations?: readonly string[];
+  /** Buckets (with optional key prefixes) this deployment may write. @default any */
+  allowedDestinations?: readonly BucketAndPrefix[];
   now?: () => number;
   /** For tests. @default copyObject */
   copy?: typeof copyObject;
@@ -97,15 +98,8 @@ function checkInput(input: CopyBatchInput): void {
   });
 }
 
-function isAllowed(bucket: string, key: string, allowed?: readonly string[]): boolean {
-  if (!allowed || allowed.length === 0) return true;
-  return allowed.some((entry) => {
-    const slash = entry.indexOf('/');
-    const b = slash < 0 ? entry : entry.slice(0, slash);
-    const prefix = slash < 0 ? '' : entry.slice(slash + 1);
-    return b === bucket && key.startsWith(prefix);
-  });
-}
+const describeDestinations = (allowed: readonly BucketAndPrefix[]): string =>
+  allowed.map((d) => (d.prefix ? `${d.bucketName}/${d.prefix}` : d.bucketName)).join(', ');
 
 /**
  * Copies a batch of manifest items with bounded concurrency. Items that Plan already marked failed,
@@ -128,12 +122,12 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
   input.Items.forEach((item, i) => {
     if (item.Error !== undefined) {
       slots[i] = failed(item, item.Error, item.Cause ?? item.Error);
-    } else if (!isAllowed(batch.DestBucket, item.DestKey, deps.allowedDestinations)) {
+    } else if (!isWithin(batch.DestBucket, item.DestKey, deps.allowedDestinations)) {
       slots[i] = failed(
         item,
         ErrorName.DestinationAccessDenied,
         `this deployment may not write s3://${batch.DestBucket}/${item.DestKey}: its destinations are ` +
-          `${deps.allowedDestinations!.join(', ')} (add the bucket to the pipeline's configuration)`,
+          `${describeDestinations(deps.allowedDestinations!)} (add the bucket to the pipeline's configuration)`,
       );
     } else {
       queue.push(i);

@@ -1,7 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { BatchInput, TokenReference } from '../../shared/contracts';
-import { copyClientConfig } from '../../shared/copy';
+import { copyClientConfig } from '../../shared/aws/s3-config';
 import {
   getRefreshingCredentials,
   resolveTeaAuth,

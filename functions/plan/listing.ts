@@ -2,10 +2,12 @@ import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ManifestItem } from '../../shared/contracts';
 import { withCredentialRefresh, type RefreshingCredentials } from '../../shared/credentials';
+import { classifyS3Error, describeSdkError } from '../../shared/aws/sdk-errors';
+import { stripQuotes } from '../../shared/aws/s3-names';
+import { toTransferError } from '../../shared/copy/errors';
 import { ErrorName, TransferError } from '../../shared/errors';
 import type { DestSpec, KeySource, KeysSource, PrefixSource, SourceSpec } from '../../shared/event';
 import { destinationKey, isFolderMarker, keyFilter, relativeKey } from '../../shared/keys';
-import { classifySourceError, itemCause, sourceError } from './source-errors';
 
 /** The source bucket as Plan reads it: an S3 client on the TEA credentials, refreshed on expiry. */
 export interface SourceReader {
@@ -23,9 +25,10 @@ const PROGRESS_EVERY_PAGES = 100;
 
 const s3Url = (bucket: string, key = ''): string => `s3://${bucket}/${key}`;
 
-/** S3 quotes ETags; the manifest and the copy metadata hold them bare. */
-export const stripQuotes = (etag: string | undefined): string | undefined =>
-  etag === undefined ? undefined : etag.replace(/^"(.*)"$/, '$1');
+/** The named error for a failed source request that ends the plan. */
+function sourceError(error: unknown, bucket: string, operation: string, what: string): Error {
+  return toTransferError(error, { side: 'source', bucket, key: '', operation, what });
+}
 
 /** A manifest item, or a failed one when the destination key cannot be formed (too long, say). */
 function manifestItem(
@@ -78,7 +81,7 @@ export async function* listPrefix(
         reader.client.send(new ListObjectsV2Command(input)),
       );
     } catch (error) {
-      throw sourceError(error, what, 'ListObjectsV2', source.Bucket);
+      throw sourceError(error, source.Bucket, 'ListObjectsV2', what);
     }
     const items: ManifestItem[] = [];
     for (const object of page.Contents ?? []) {
@@ -115,9 +118,9 @@ async function head(reader: SourceReader, bucket: string, key: string): Promise<
     );
     return { kind: 'found', size: out.ContentLength ?? 0, etag: out.ETag };
   } catch (error) {
-    const failure = classifySourceError(error);
+    const failure = classifyS3Error(error);
     if (failure === 'not-found' || failure === 'denied') return { kind: 'failed', failure, error };
-    throw sourceError(error, s3Url(bucket, key), 'HeadObject', bucket);
+    throw sourceError(error, bucket, 'HeadObject', s3Url(bucket, key));
   }
 }
 
@@ -129,7 +132,7 @@ export async function headKey(
 ): Promise<ManifestItem> {
   const outcome = await head(reader, source.Bucket, source.Key);
   if (outcome.kind === 'failed') {
-    throw sourceError(outcome.error, s3Url(source.Bucket, source.Key), 'HeadObject', source.Bucket);
+    throw sourceError(outcome.error, source.Bucket, 'HeadObject', s3Url(source.Bucket, source.Key));
   }
   return manifestItem(source, dest, source.Key, outcome.size, outcome.etag);
 }
@@ -191,7 +194,7 @@ export async function* headKeys(
         Error: notFound ? ErrorName.SourceNotFound : ErrorName.SourceAccessDenied,
         Cause: notFound
           ? `${s3Url(source.Bucket, key)} does not exist`
-          : itemCause(s3Url(source.Bucket, key), 'HeadObject', outcome.error),
+          : `${s3Url(source.Bucket, key)}: HeadObject: ${describeSdkError(outcome.error)}`,
       });
     }
     if (batch.length >= KEYS_BATCH) {
@@ -202,9 +205,9 @@ export async function* headKeys(
   if (denied === source.Keys.length) {
     throw sourceError(
       firstDenial,
-      `every key of Source.Keys in ${s3Url(source.Bucket)}`,
-      'HeadObject',
       source.Bucket,
+      'HeadObject',
+      `every key of Source.Keys in ${s3Url(source.Bucket)}`,
     );
   }
   if (missing + denied > 0) {

@@ -1,18 +1,25 @@
+/**
+ * The Summarize Lambda: `{ Plan, Map? }` -> the result contract (see ./summarize.ts).
+ * Environment: `STAGING_BUCKET` (required), `AWS_REGION`.
+ */
 import { S3Client } from '@aws-sdk/client-s3';
+import { s3ConfigFromEnv } from '../../shared/aws/s3-config';
 import type { TransferResult } from '../../shared/contracts';
+import { requiredEnv } from '../../shared/lambda-env';
 import { createLogger } from '../../shared/log';
 import { S3StagingStore } from '../../shared/staging';
 import { summarize, type SummarizeInput } from './summarize';
+import { summarizeDependencies } from './wiring';
 
 const logger = createLogger('summarize');
-const s3 = new S3Client({});
+// Per container: built on first use, reused by warm invocations.
+let s3: S3Client | undefined;
 
-/** Summarize Lambda: `{ Plan, Map? }` -> the result contract (see ./summarize.ts). */
 export const handler = async (event: SummarizeInput): Promise<TransferResult> => {
-  const bucket = process.env.STAGING_BUCKET;
-  if (!bucket) throw new Error('STAGING_BUCKET is not set');
+  const bucket = requiredEnv('STAGING_BUCKET');
+  s3 ??= new S3Client(s3ConfigFromEnv());
   logger.appendKeys({ runId: event.Plan?.BatchInput?.RunId });
-  const result = await summarize(event, { staging: new S3StagingStore(s3, bucket) });
+  const result = await summarize(event, summarizeDependencies(new S3StagingStore(s3, bucket)));
   const { Copied, Skipped, Failed, Bytes, Report } = result;
   logger.info('summarized', { Copied, Skipped, Failed, Bytes, Report });
   return result;

@@ -1,5 +1,8 @@
+import type { CopyBatchInput, CopyBatchOutput, ItemResult, ManifestItem } from '../../shared/contracts';
+import { describeCause } from '../../shared/errors';
 import type { StagingStore } from '../../shared/staging';
 import { jsonValues } from './json-values';
+import { REPORT_CAUSE_MAX, truncate } from './tally';
 
 /**
  * What a Distributed Map state with a ResultWriter outputs: where it wrote the run's `manifest.json`
@@ -81,4 +84,68 @@ export async function* childEntries(staging: StagingStore, key: string): AsyncGe
   for await (const value of jsonValues(stream)) {
     if (value && typeof value === 'object' && !Array.isArray(value)) yield value as ChildExecutionEntry;
   }
+}
+
+/** Error of the items of a batch that had not run when the Map Run ended. */
+export const BATCH_PENDING = 'BatchPending';
+
+/** Errors for a failed child that carries no Error of its own. */
+const FALLBACK_BATCH_ERRORS: Record<string, string> = {
+  TIMED_OUT: 'States.Timeout',
+  ABORTED: 'BatchAborted',
+};
+
+export function parseJson<T>(text: string | undefined): T | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function clampCause(item: ItemResult): ItemResult {
+  return item.Cause && item.Cause.length > REPORT_CAUSE_MAX
+    ? { ...item, Cause: truncate(item.Cause, REPORT_CAUSE_MAX) }
+    : item;
+}
+
+function failAll(entry: ChildExecutionEntry, error: string, cause: string): ItemResult[] {
+  const input = parseJson<CopyBatchInput>(entry.Input);
+  // Items whose input cannot be read are found missing when the manifest is reconciled.
+  const items: ManifestItem[] = Array.isArray(input?.Items) ? input.Items : [];
+  return items.map((item) => ({
+    Key: item.Key,
+    DestKey: item.DestKey,
+    Status: 'FAILED',
+    Bytes: 0,
+    Error: error,
+    Cause: truncate(cause, REPORT_CAUSE_MAX),
+  }));
+}
+
+/**
+ * The item results a child batch stands for, whatever became of it. `mapError` is the Map state's own
+ * error when it failed (PENDING batches then never ran because of it).
+ */
+export function itemsOfEntry(
+  status: ResultFileStatus,
+  entry: ChildExecutionEntry,
+  mapError: string | undefined,
+): ItemResult[] {
+  if (status === 'SUCCEEDED') {
+    const output = parseJson<CopyBatchOutput>(entry.Output);
+    if (output && Array.isArray(output.Results)) return output.Results.map(clampCause);
+    return failAll(
+      entry,
+      'UnreadableBatchOutput',
+      `The batch output could not be read: ${entry.ExecutionArn}`,
+    );
+  }
+  if (status === 'PENDING') {
+    const why = mapError ? `: ${mapError}` : '';
+    return failAll(entry, BATCH_PENDING, `The batch had not run when the map run ended${why}.`);
+  }
+  const error = entry.Error ?? FALLBACK_BATCH_ERRORS[entry.Status ?? ''] ?? 'BatchFailed';
+  return failAll(entry, error, describeCause(entry.Cause) ?? `The batch ended ${entry.Status ?? 'FAILED'}.`);
 }

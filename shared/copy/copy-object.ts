@@ -8,14 +8,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import {
-  describeError,
-  errorCode,
-  httpStatus,
-  isAbortError,
-  isTransferError,
-  toTransferError,
-} from './errors';
+import { classifyS3Error, describeSdkError, errorCode, isAbortError } from '../aws/sdk-errors';
+import { isTransferError } from '../errors';
+import { toTransferError } from './errors';
 import { readAhead } from './read-ahead';
 import { useUnsignedPayload, type UnsignedPayloadMode } from './unsigned-payload';
 import {
@@ -155,14 +150,8 @@ async function headDestination(
     return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   } catch (error) {
     // 403 is also what S3 answers for a missing key without s3:ListBucket: the copy then finds out.
-    const status = httpStatus(error);
-    if (
-      status === 404 ||
-      status === 403 ||
-      ['NotFound', 'NoSuchKey', 'Forbidden'].includes(errorCode(error))
-    ) {
-      return undefined;
-    }
+    const failure = classifyS3Error(error);
+    if (failure === 'not-found' || failure === 'denied') return undefined;
     throw toTransferError(error, { side: 'destination', bucket, key, operation: 'HeadObject' });
   }
 }
@@ -370,7 +359,7 @@ async function upload(
       } catch (abortFailure) {
         if (errorCode(abortFailure) !== 'NoSuchUpload') {
           error.message +=
-            ` (aborting multipart upload ${uploadId} also failed: ${describeError(abortFailure)}; ` +
+            ` (aborting multipart upload ${uploadId} also failed: ${describeSdkError(abortFailure)}; ` +
             'its parts are invisible and a lifecycle rule for incomplete multipart uploads removes them)';
         }
       }

@@ -6,8 +6,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { isCredentialExpiryError } from '../credentials/expiry';
-import { ErrorName, TransferError, isNamed } from '../errors';
-import { describeError, errorCode, isAbortError, isTransferError, toTransferError } from './errors';
+import { describeSdkError, errorCode, isAbortError } from '../aws/sdk-errors';
+import { ErrorName, TransferError, isNamed, isTransferError } from '../errors';
+import { toTransferError } from './errors';
 import { stripQuotes } from './verify';
 
 /**
@@ -263,7 +264,7 @@ export class SourceReader {
       throw new TransferError(
         ErrorName.TransientError,
         `reading s3://${this.bucket}/${this.key} failed ${failures} times in a row at byte ${offset} of ` +
-          `${this.info.size}; last failure: ${describeError(error)}`,
+          `${this.info.size}; last failure: ${describeSdkError(error)}`,
       );
     }
     const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** (failures - 1));
@@ -355,7 +356,7 @@ export class SourceReader {
           throw new TransferError(
             ErrorName.TransientError,
             `the source credentials were rejected as expired ${round + 1} times in a row, even right after a ` +
-              `refresh (${operation} s3://${this.bucket}/${this.key}: ${describeError(error)}); ` +
+              `refresh (${operation} s3://${this.bucket}/${this.key}: ${describeSdkError(error)}); ` +
               'check the system clock and the credentials endpoint',
           );
         }

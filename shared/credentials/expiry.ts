@@ -1,3 +1,4 @@
+import { errorCodes, httpStatus } from '../aws/sdk-errors';
 import type { RefreshingCredentials } from './refreshing';
 
 /** Codes that always mean "this session token is no longer good". */
@@ -17,28 +18,17 @@ const GENERIC_NAMES: ReadonlySet<string> = new Set(['UnknownError', 'Forbidden',
 /** Clock skew allowance: S3 may reject a credential a little before our clock says it expires. */
 export const EXPIRY_SKEW_MS = 5_000;
 
-function codesOf(error: unknown): string[] {
-  if (error === null || typeof error !== 'object') return [];
-  const e = error as { name?: unknown; Code?: unknown; code?: unknown };
-  return [e.name, e.Code, e.code].filter((c): c is string => typeof c === 'string');
-}
-
-function httpStatusOf(error: unknown): number | undefined {
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
 /**
  * True when `error` means the temporary credentials expired: `ExpiredToken` and friends always;
  * `AccessDenied`, `InvalidAccessKeyId` or a bare 403 only when `expiresAt` is known and `now` is within
  * {@link EXPIRY_SKEW_MS} of it or past it. Reads `name`, `Code`, `code` and `$metadata.httpStatusCode`.
  */
 export function isCredentialExpiryError(error: unknown, now: number, expiresAt?: number): boolean {
-  const codes = codesOf(error);
+  const codes = errorCodes(error);
   if (codes.some((code) => EXPIRY_CODES.has(code))) return true;
   const denied =
     codes.some((code) => DENIAL_CODES.has(code)) ||
-    (httpStatusOf(error) === 403 && codes.every((code) => GENERIC_NAMES.has(code)));
+    (httpStatus(error) === 403 && codes.every((code) => GENERIC_NAMES.has(code)));
   return denied && expiresAt !== undefined && now >= expiresAt - EXPIRY_SKEW_MS;
 }
 

@@ -1,5 +1,5 @@
+export { describeEndpoint, isLoopbackHost } from './endpoint';
 export {
-  describeEndpoint,
   fetchTeaCredentials,
   parseExpiration,
   type CredentialsLog,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorName, TransferError } from '../errors';
+import { describeEndpoint } from './endpoint';
 import {
-  describeEndpoint,
   fetchTeaCredentials,
   type CredentialsLog,
   type TeaCredentials,

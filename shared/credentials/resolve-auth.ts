@@ -1,4 +1,5 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { errorCode } from '../aws/sdk-errors';
 import { ErrorName, TransferError } from '../errors';
 import { redactText, registerSecret } from '../log';
 import type { TeaAuth } from './tea-client';
@@ -31,15 +32,6 @@ let defaultSsm: SSMClient | undefined;
 /** Forgets cached SSM parameter values. For tests. */
 export function clearTokenCache(): void {
   parameterCache.clear();
-}
-
-function errorCode(error: unknown): string {
-  const e = error as { name?: unknown; Code?: unknown; code?: unknown } | undefined;
-  for (const candidate of [e?.name, e?.Code, e?.code]) {
-    if (typeof candidate === 'string' && candidate !== 'Error' && candidate !== 'UnknownError')
-      return candidate;
-  }
-  return typeof e?.name === 'string' ? e.name : 'Error';
 }
 
 function normalizeToken(value: string): string {

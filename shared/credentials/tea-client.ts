@@ -1,5 +1,6 @@
 import { ErrorName, TransferError } from '../errors';
 import { MASK, redactText, registerSecret } from '../log';
+import { describeEndpoint, isLoopbackHost } from './endpoint';
 
 /** How to authenticate to a TEA `/s3credentials` endpoint. */
 export type TeaAuth = { kind: 'bearer'; token: string } | { kind: 'cookie'; jwt: string };
@@ -98,20 +99,6 @@ export function parseExpiration(text: string): Date {
   return new Date(utc - offsetMinutes * 60_000);
 }
 
-/** The endpoint as it may appear in messages: no query string, no fragment, no user info. */
-export function describeEndpoint(endpoint: string): string {
-  try {
-    const url = new URL(endpoint);
-    return `${url.protocol}//${url.host}${url.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
-}
-
 function authSecret(auth: TeaAuth): string {
   return auth.kind === 'bearer' ? auth.token : auth.jwt;
 }
@@ -123,7 +110,7 @@ function validateRequest(request: TeaRequest): URL {
   } catch {
     throw new TransferError(ErrorName.InvalidInput, 'CredentialsEndpoint is not a valid URL');
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new TransferError(
       ErrorName.InvalidInput,
       `CredentialsEndpoint must use https: (plain http: only for a loopback host), got ${describeEndpoint(request.endpoint)}`,

@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { TransferResult } from '../../shared/contracts';
-import { callWithBackoff, isThrottling, isTransient } from '../../cli/aws-calls';
+import { isThrottling, isTransient } from '../../shared/aws/sdk-errors';
+import { callWithBackoff } from '../../cli/aws-calls';
 import { executionArnFor, executionConsoleUrl, parseExecutionArn } from '../../cli/execution-arn';
 import { MapRunProgress, describeMapRunProgress, type MapRunSnapshot } from '../../cli/map-run-progress';
 import { watchExecution, withCtrlC, type WatchDeps } from '../../cli/watch';

@@ -5,13 +5,10 @@ import type { BatchInput, CopyBatchInput, ManifestItem } from '../../../shared/c
 import type { CopyObjectParams, CopyResult } from '../../../shared/copy';
 import { ErrorName, TransferError } from '../../../shared/errors';
 import { FolderStagingStore } from '../../../shared/staging';
-import {
-  copyBatch,
-  resolveTokenReference,
-  ThroughputEstimator,
-  type CopyBatchDeps,
-} from '../../../functions/copy-batch/handler';
-import { copyOptionsFromEnv, s3ConfigFromEnv } from '../../../functions/copy-batch/handler';
+import { copyBatch, type CopyBatchDeps } from '../../../functions/copy-batch/copy-batch';
+import { resolveTokenReference } from '../../../functions/copy-batch/source-side';
+import { ThroughputEstimator } from '../../../functions/copy-batch/throughput';
+import { copyTuningFromEnv } from '../../../functions/copy-batch/wiring';
 import { FakeDestination, FakeSource, MiB, bytes } from '../../helpers/copy-fixtures';
 
 const batchInput: BatchInput = {
@@ -165,7 +162,9 @@ describe('copyBatch', () => {
   });
 
   it('fails items outside the configured destinations without copying them', async () => {
-    const d = deps({ allowedDestinations: ['other', 'dst/keep/'] });
+    const d = deps({
+      allowedDestinations: [{ bucketName: 'other' }, { bucketName: 'dst', prefix: 'keep/' }],
+    });
     const out = await copyBatch(
       { Items: [item('a'), { Key: 'k', DestKey: 'keep/k', Size: 1 }], BatchInput: batchInput },
       d,
@@ -352,19 +351,20 @@ describe('token references and environment', () => {
     }
   });
 
-  it('builds client settings and engine options from the environment', () => {
+  it('builds engine tuning and the allowed destinations from the environment', () => {
     expect(
-      s3ConfigFromEnv({ AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }),
+      copyTuningFromEnv({
+        COPY_PART_SIZE_MIB: '32',
+        COPY_READ_AHEAD: '4',
+        COPY_CONCURRENCY: '6',
+        DESTINATION_BUCKETS: 'dst, other/keep/',
+      }),
     ).toEqual({
-      region: 'us-west-2',
-      endpoint: 'http://127.0.0.1:9000',
-      forcePathStyle: true,
+      concurrency: 6,
+      copyOptions: { partSize: 32 * MiB, readAhead: 4 },
+      allowedDestinations: ['dst', 'other/keep/'],
     });
-    expect(s3ConfigFromEnv({ AWS_REGION: 'us-east-1' })).toEqual({ region: 'us-east-1' });
-    expect(copyOptionsFromEnv({ COPY_PART_SIZE_MIB: '32', COPY_READ_AHEAD: '4' })).toEqual({
-      partSize: 32 * MiB,
-      readAhead: 4,
-    });
-    expect(() => copyOptionsFromEnv({ COPY_QUEUE_SIZE: '0' })).toThrow('COPY_QUEUE_SIZE');
+    expect(copyTuningFromEnv({})).toEqual({ copyOptions: {} });
+    expect(() => copyTuningFromEnv({ COPY_QUEUE_SIZE: '0' })).toThrow('COPY_QUEUE_SIZE');
   });
 });

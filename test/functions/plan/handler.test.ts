@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import type { PlanOutput } from '../../../shared/contracts';
 import { clearRefreshingCredentialsCache } from '../../../shared/credentials';
 import { clearSecrets } from '../../../shared/log';
+import { unwrapPlanInput } from '../../../functions/plan/plan-input';
 
 const s3Mock = mockClient(S3Client);
 const TOKEN = 'handler-test-token-0123456789abcdef';
@@ -43,55 +44,35 @@ afterAll(() => {
 
 describe('unwrapPlanInput', () => {
   it('takes the execution name from the state machine wrapper', () => {
-    expect(mod.unwrapPlanInput({ Event: event, Execution: { Name: 'exec-42' } })).toEqual({
+    expect(unwrapPlanInput({ Event: event, Execution: { Name: 'exec-42' } })).toEqual({
       event,
       executionName: 'exec-42',
     });
   });
 
   it('takes a raw event as it is', () => {
-    expect(mod.unwrapPlanInput(event)).toEqual({ event });
-    expect(mod.unwrapPlanInput('junk')).toEqual({ event: 'junk' });
+    expect(unwrapPlanInput(event)).toEqual({ event });
+    expect(unwrapPlanInput('junk')).toEqual({ event: 'junk' });
   });
 
   it('accepts the wrapper without Execution, and ignores other Execution fields', () => {
-    expect(mod.unwrapPlanInput({ Event: event })).toEqual({ event });
-    expect(mod.unwrapPlanInput({ Event: event, Execution: { Name: 'n', Id: 'arn:x' } })).toEqual({
+    expect(unwrapPlanInput({ Event: event })).toEqual({ event });
+    expect(unwrapPlanInput({ Event: event, Execution: { Name: 'n', Id: 'arn:x' } })).toEqual({
       event,
       executionName: 'n',
     });
   });
 
   it('rejects a malformed wrapper with InvalidInput', () => {
-    expect(() => mod.unwrapPlanInput({ Event: event, Extra: 1 })).toThrow(
+    expect(() => unwrapPlanInput({ Event: event, Extra: 1 })).toThrow(
       expect.objectContaining({ name: 'InvalidInput' }),
     );
-    expect(() => mod.unwrapPlanInput({ Event: event, Execution: { Name: 42 } })).toThrow(
+    expect(() => unwrapPlanInput({ Event: event, Execution: { Name: 42 } })).toThrow(
       expect.objectContaining({ name: 'InvalidInput' }),
     );
-    expect(() => mod.unwrapPlanInput({ Event: event, Execution: 'x' })).toThrow(
+    expect(() => unwrapPlanInput({ Event: event, Execution: 'x' })).toThrow(
       expect.objectContaining({ name: 'InvalidInput' }),
     );
-  });
-});
-
-describe('s3ConfigFromEnv', () => {
-  it('uses path-style addressing with an endpoint override', () => {
-    expect(
-      mod.s3ConfigFromEnv({ AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4569' }),
-    ).toEqual({
-      region: 'us-west-2',
-      endpoint: 'http://127.0.0.1:4569',
-      forcePathStyle: true,
-    });
-    expect(mod.s3ConfigFromEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' })).toEqual({
-      endpoint: 'http://127.0.0.1:9000',
-      forcePathStyle: true,
-    });
-  });
-
-  it('leaves the SDK defaults alone otherwise', () => {
-    expect(mod.s3ConfigFromEnv({ AWS_REGION: 'us-west-2' })).toEqual({ region: 'us-west-2' });
   });
 });
 

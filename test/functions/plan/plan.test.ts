@@ -131,7 +131,7 @@ describe('planTransfer: Source.Key', () => {
     const error = await planTransfer(baseEvent(), h.deps).catch((e: Error) => e);
     expect(error).toMatchObject({ name: 'SourceNotFound' });
     expect((error as Error).message).toBe(
-      's3://src-bucket/path/to/granule.h5 does not exist (HeadObject: NotFound, HTTP 404)',
+      's3://src-bucket/path/to/granule.h5 does not exist (HeadObject: NotFound (HTTP 404))',
     );
     expect(await h.staging.list('')).toEqual([]);
   });

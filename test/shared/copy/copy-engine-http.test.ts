@@ -11,9 +11,11 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { copyBatch, sourceSideFor } from '../../../functions/copy-batch/handler';
+import { copyBatch } from '../../../functions/copy-batch/copy-batch';
+import { sourceSideFor } from '../../../functions/copy-batch/source-side';
 import type { BatchInput } from '../../../shared/contracts';
-import { copyClientConfig, copyObject, type CopyOptions, type CopyResult } from '../../../shared/copy';
+import { copyClientConfig } from '../../../shared/aws/s3-config';
+import { copyObject, type CopyOptions, type CopyResult } from '../../../shared/copy';
 import { RefreshingCredentials, clearRefreshingCredentialsCache } from '../../../shared/credentials';
 import { EmbeddedS3 } from '../../../emulators/s3/server';
 import { startTeaEmulator, type TeaEmulator } from '../../../emulators/tea/emulator';

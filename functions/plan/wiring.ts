@@ -1,0 +1,32 @@
+/**
+ * Builds Plan's dependencies. The Lambda handler and the one-machine runner both call
+ * {@link planDependencies}, so that clients, retry counts and limits cannot drift between the two.
+ */
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { listingClientConfig } from '../../shared/aws/s3-config';
+import type { StagingStore } from '../../shared/staging';
+import type { PlanDependencies } from './plan';
+
+export interface PlanWiring {
+  /** Region, endpoint and path-style addressing of the source (credentials come from TEA). */
+  readonly s3Config: S3ClientConfig;
+  readonly staging: StagingStore;
+  readonly ssm: SSMClient;
+  readonly runId: string;
+  readonly tokenParameterPath?: string;
+  readonly logger?: Logger;
+}
+
+export function planDependencies(wiring: PlanWiring): PlanDependencies {
+  return {
+    sourceClient: (credentials) =>
+      new S3Client({ ...wiring.s3Config, ...listingClientConfig(), credentials }),
+    staging: wiring.staging,
+    ssm: wiring.ssm,
+    runId: wiring.runId,
+    tokenParameterPath: wiring.tokenParameterPath,
+    logger: wiring.logger,
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * Builds Summarize's dependencies, for the Lambda handler and the one-machine runner alike.
+ */
+import type { StagingStore } from '../../shared/staging';
+import type { SummarizeDependencies } from './summarize';
+
+export function summarizeDependencies(staging: StagingStore): SummarizeDependencies {
+  return { staging };
+}

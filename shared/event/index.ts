@@ -1,0 +1,19 @@
+export {
+  eventAuth,
+  MAX_SOURCE_KEYS,
+  parseEvent,
+  transferEventSchema,
+  type TransferEventInput,
+} from './schema';
+export { formatIssues, formatPath } from './messages';
+export type {
+  DestSpec,
+  EventAuth,
+  EventAuthFields,
+  KeySource,
+  KeysSource,
+  PrefixSource,
+  SourceSpec,
+  TransferEvent,
+  TransferOptions,
+} from './types';
