@@ -13,8 +13,10 @@ export interface PipelineFunctionProps {
   /** Handler file relative to the project root, exporting `handler`. */
   readonly entry: string;
   readonly description: string;
-  readonly memorySize: number;
-  readonly timeout: Duration;
+  /** @default 1024 */
+  readonly memorySize?: number;
+  /** @default Duration.minutes(15) */
+  readonly timeout?: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly environment?: Record<string, string>;
 }
@@ -53,8 +55,8 @@ export class PipelineFunction extends Construct {
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize,
-      timeout: props.timeout,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.minutes(15),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

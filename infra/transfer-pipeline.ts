@@ -10,8 +10,8 @@ import { DEFAULT_CONFIG, parseDestinations, parseParameterPath } from './config'
 import { MirrorSchedules } from './mirrors/schedules';
 import { validateMirrors, type MirrorSpec } from './mirrors/mirrors-file';
 import { PipelineMonitoring } from './monitoring';
-import { acknowledgePipelineFindings, acknowledgeWildcardResources } from './nag-acknowledgments';
-import { RUNS_PREFIX } from './steps/common';
+import { acknowledgePipelineFindings } from './nag-acknowledgments';
+import { StagingBucket } from './staging-bucket';
 import { COPY_OBJECTS_LABEL, CopyObjectsStep, type Destination } from './steps/copy-objects-step';
 import { PlanStep } from './steps/plan-step';
 import { SummarizeStep } from './steps/summarize-step';
@@ -166,29 +166,16 @@ export class TransferPipeline extends Construct {
       );
     }
 
-    this.stagingBucket = new s3.Bucket(this, 'StagingBucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // Staged tokens, manifests and reports must not vanish with a stack update; they expire anyway.
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [
-        {
-          id: 'ExpireRunFiles',
-          expiration: Duration.days(7),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-    });
+    const staging = new StagingBucket(this, 'StagingBucket');
+    this.stagingBucket = staging.bucket;
 
     const plan = new PlanStep(this, 'PlanStep', {
-      stagingBucket: this.stagingBucket,
+      staging,
       tokenParameterPath,
       logRetention,
     });
     const copy = new CopyObjectsStep(this, 'CopyObjectsStep', {
-      stagingBucket: this.stagingBucket,
+      staging,
       destinations,
       tokenParameterPath,
       maxConcurrency,
@@ -199,7 +186,7 @@ export class TransferPipeline extends Construct {
       logRetention,
     });
     const summarize = new SummarizeStep(this, 'SummarizeStep', {
-      stagingBucket: this.stagingBucket,
+      staging,
       logRetention,
     });
 
@@ -263,12 +250,7 @@ export class TransferPipeline extends Construct {
       stagingBucket: this.stagingBucket,
       functions: [this.planFunction, this.copyFunction, this.summarizeFunction],
     });
-    acknowledgeWildcardResources(
-      this.stateMachine.role,
-      [this.stagingBucket.arnForObjects(`${RUNS_PREFIX}*`)],
-      "The Distributed Map's ItemReader reads each run's manifest and its ResultWriter writes the run's " +
-        'results, under runs/<execution name>/, known at run time.',
-    );
+    staging.acknowledgeMapAccess(this.stateMachine.role);
   }
 
   private resolveDestinations(specs: ReadonlyArray<string | DestinationBucket>): Destination[] {

@@ -13,6 +13,7 @@ import {
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { eventAuth, parseEvent } from '../../shared/event';
 import { createLogger, registerSecret } from '../../shared/log';
+import { isValidRunId, manifestKey, runPrefix } from '../../shared/run-files';
 import type { StagingStore } from '../../shared/staging';
 import { headKey, headKeys, listPrefix, type SourceReader } from './listing';
 import { ManifestWriter } from './manifest';
@@ -47,15 +48,6 @@ export interface PlanDependencies {
 
 export const DEFAULT_HEAD_CONCURRENCY = 16;
 
-/** Staging folder of a run. */
-export const stagingPrefix = (runId: string): string => `runs/${runId}/`;
-
-/** The manifest's key in the staging store. */
-export const manifestKey = (runId: string): string => `${stagingPrefix(runId)}manifest.jsonl`;
-
-// Execution names and request ids; a run id becomes a path segment, so no '/', no '..', no controls.
-const RUN_ID = /^(?!\.{1,2}$)[^/\\\s\u0000-\u001f\u007f]{1,80}$/u; // eslint-disable-line no-control-regex
-
 /**
  * Validates the event, resolves the token, fetches the TEA credentials (a bad token fails here, before
  * anything is listed or written), lists the source into a JSONL manifest streamed to the staging store,
@@ -68,7 +60,7 @@ const RUN_ID = /^(?!\.{1,2}$)[^/\\\s\u0000-\u001f\u007f]{1,80}$/u; // eslint-dis
  */
 export async function planTransfer(input: unknown, deps: PlanDependencies): Promise<PlanOutput> {
   const event = parseEvent(input);
-  if (!RUN_ID.test(deps.runId)) {
+  if (!isValidRunId(deps.runId)) {
     throw invalidInput(
       'run id: expected 1-80 characters without "/", "\\", whitespace or control characters',
     );
@@ -103,7 +95,7 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   await credentials.provider();
 
   const reader: SourceReader = { client: deps.sourceClient(credentials.provider), credentials, logger };
-  const prefix = stagingPrefix(deps.runId);
+  const prefix = runPrefix(deps.runId);
   let pages: AsyncIterable<ManifestItem[]>;
   if ('Key' in source) {
     // Checked before the manifest is started: a missing object fails the job with nothing written.
@@ -131,7 +123,7 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     eventAuth: auth,
     teaAuth,
     staging: deps.staging,
-    stagingPrefix: prefix,
+    runId: deps.runId,
     inline: deps.inlineToken ?? false,
     stage: !options.DryRun,
   });

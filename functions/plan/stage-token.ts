@@ -1,17 +1,15 @@
 import type { TokenReference } from '../../shared/contracts';
 import type { TeaAuth } from '../../shared/credentials';
 import type { EventAuth } from '../../shared/event';
+import { stagedTokenKey } from '../../shared/run-files';
 import type { StagingStore } from '../../shared/staging';
-
-/** Staging key of the token of a run: a private object, deleted by Summarize. */
-export const stagedTokenKey = (stagingPrefix: string): string => `${stagingPrefix}token`;
 
 export interface TokenReferenceOptions {
   readonly eventAuth: EventAuth;
   /** The token as resolved (normalized) for the credentials endpoint. */
   readonly teaAuth: TeaAuth;
   readonly staging: StagingStore;
-  readonly stagingPrefix: string;
+  readonly runId: string;
   /** Let the token travel inline (the one-machine host only). */
   readonly inline: boolean;
   /** Write the staged token; false in a dry run (nothing will read it). */
@@ -28,7 +26,7 @@ export async function tokenReference(options: TokenReferenceOptions): Promise<To
   const tokenKind = teaAuth.kind;
   const value = teaAuth.kind === 'bearer' ? teaAuth.token : teaAuth.jwt;
   if (options.inline && options.stage) return { Kind: 'inline', TokenKind: tokenKind, Value: value };
-  const key = stagedTokenKey(options.stagingPrefix);
+  const key = stagedTokenKey(options.runId);
   if (options.stage) await staging.put(key, value, { contentType: 'text/plain' });
   return { Kind: 'staged', Bucket: staging.bucket, Key: key, TokenKind: tokenKind };
 }

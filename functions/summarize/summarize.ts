@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { isNotFound } from '../../shared/aws/sdk-errors';
 import type { ManifestItem, PlanOutput, TransferResult } from '../../shared/contracts';
 import { describeCause } from '../../shared/errors';
+import { REPORT_NAME } from '../../shared/run-files';
 import type { StagingStore } from '../../shared/staging';
 import { ReportWriter, type ReportSummary } from './report-writer';
 import {
@@ -113,7 +114,7 @@ class RunSummary {
     private readonly plan: PlanOutput,
     private readonly staging: StagingStore,
   ) {
-    this.report = new ReportWriter(staging, joinKey(plan.Staging.Prefix, 'report.json'));
+    this.report = new ReportWriter(staging, joinKey(plan.Staging.Prefix, REPORT_NAME));
   }
 
   /** Deletes the staged token object; notes it in the report when it cannot. */

@@ -4,15 +4,6 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { acknowledgeWildcardResources } from '../nag-acknowledgments';
 
-/**
- * Every run keeps its files under `runs/<execution name>/` in the staging bucket (manifest.jsonl,
- * token, the map results, report.json): see `stagingPrefix` in functions/plan/plan.ts.
- */
-export const RUNS_PREFIX = 'runs/';
-
-/** The staged token of a run (`runs/<run>/token`): the only staging objects CopyBatch may read. */
-export const STAGED_TOKEN_PATTERN = `${RUNS_PREFIX}*/token`;
-
 /** Errors of the Lambda service itself (not of the function's code): always worth retrying. */
 export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',

@@ -9,12 +9,8 @@ import mallocTuning from '../../shared/copy/malloc-tuning.json';
 import { ErrorName } from '../../shared/errors';
 import { acknowledgeWildcardResources } from '../nag-acknowledgments';
 import { PipelineFunction } from '../pipeline-function';
-import {
-  RUNS_PREFIX,
-  STAGED_TOKEN_PATTERN,
-  grantTokenParameterRead,
-  retryLambdaServiceErrors,
-} from './common';
+import type { StagingBucket } from '../staging-bucket';
+import { grantTokenParameterRead, retryLambdaServiceErrors } from './common';
 
 /** A bucket CopyBatch may write, optionally only under a key prefix. */
 export interface Destination {
@@ -23,7 +19,7 @@ export interface Destination {
 }
 
 export interface CopyObjectsStepProps {
-  readonly stagingBucket: s3.IBucket;
+  readonly staging: StagingBucket;
   readonly destinations: readonly Destination[];
   readonly tokenParameterPath: string;
   readonly maxConcurrency: number;
@@ -45,7 +41,7 @@ export const COPY_OBJECTS_LABEL = 'CopyObjects';
 
 /** The manifest Plan wrote, read from the bucket and key in `$.Plan.Manifest`. */
 class ManifestReader extends sfn.S3JsonLItemReader {
-  constructor(private readonly staging: s3.IBucket) {
+  constructor(private readonly staging: StagingBucket) {
     super({
       bucketNamePath: sfn.JsonPath.stringAt('$.Plan.Manifest.Bucket'),
       key: sfn.JsonPath.stringAt('$.Plan.Manifest.Key'),
@@ -54,18 +50,13 @@ class ManifestReader extends sfn.S3JsonLItemReader {
 
   // The bucket comes from a path, so CDK would grant nothing: the manifests are staging's run files.
   override providePolicyStatements(): iam.PolicyStatement[] {
-    return [
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [this.staging.arnForObjects(`${RUNS_PREFIX}*`)],
-      }),
-    ];
+    return this.staging.manifestReaderStatements();
   }
 }
 
 /** Results written under the run's staging prefix: `<Staging.Prefix>/<map run id>/manifest.json` etc. */
 class RunResultWriter extends sfn.ResultWriterV2 {
-  constructor(private readonly staging: s3.IBucket) {
+  constructor(private readonly staging: StagingBucket) {
     super({
       bucketNamePath: sfn.JsonPath.stringAt('$.Plan.Staging.Bucket'),
       prefix: sfn.JsonPath.stringAt('$.Plan.Staging.Prefix'),
@@ -74,12 +65,7 @@ class RunResultWriter extends sfn.ResultWriterV2 {
 
   // With a bucket path CDK would grant s3:PutObject on "*": only the staging bucket's run files.
   override providePolicyStatements(): iam.PolicyStatement[] {
-    return [
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
-        resources: [this.staging.arnForObjects(`${RUNS_PREFIX}*`)],
-      }),
-    ];
+    return this.staging.resultWriterStatements();
   }
 }
 
@@ -104,7 +90,7 @@ export class CopyObjectsStep extends Construct {
       timeout: props.timeout,
       logRetention: props.logRetention,
       environment: {
-        STAGING_BUCKET: props.stagingBucket.bucketName,
+        STAGING_BUCKET: props.staging.bucket.bucketName,
         TOKEN_PARAMETER_PATH: props.tokenParameterPath,
         DESTINATION_BUCKETS: destinations.join(','),
         // glibc malloc, read at process start: part buffers come from the heap and are reused instead
@@ -113,19 +99,7 @@ export class CopyObjectsStep extends Construct {
       },
     });
     this.grantDestinations(this.function.role, props.destinations);
-    this.function.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadStagedTokens',
-        actions: ['s3:GetObject'],
-        resources: [props.stagingBucket.arnForObjects(STAGED_TOKEN_PATTERN)],
-      }),
-    );
-    acknowledgeWildcardResources(
-      this.function.role,
-      [props.stagingBucket.arnForObjects(STAGED_TOKEN_PATTERN)],
-      'CopyBatch reads the staged token of the run it serves (runs/<execution name>/token) and no other ' +
-        'staging object.',
-    );
+    props.staging.grantReadStagedTokens(this.function.role);
     grantTokenParameterRead(this, this.function.role, props.tokenParameterPath);
 
     // The ItemBatcher nests BatchInput: PrepareBatch lifts it into the shape CopyBatch takes.
@@ -170,7 +144,7 @@ export class CopyObjectsStep extends Construct {
       stateName: 'CopyObjects',
       comment: 'Copy the manifest in batches of child executions',
       label: COPY_OBJECTS_LABEL,
-      itemReader: new ManifestReader(props.stagingBucket),
+      itemReader: new ManifestReader(props.staging),
       itemBatcher: new sfn.ItemBatcher({
         maxItemsPerBatch: props.itemsPerBatch,
         maxInputBytesPerBatch: MAX_INPUT_BYTES_PER_BATCH,
@@ -178,7 +152,7 @@ export class CopyObjectsStep extends Construct {
       }),
       maxConcurrency: props.maxConcurrency,
       toleratedFailurePercentage: props.toleratedFailurePercentage,
-      resultWriterV2: new RunResultWriter(props.stagingBucket),
+      resultWriterV2: new RunResultWriter(props.staging),
       resultPath: '$.Map',
       // Express children stop at 5 minutes; CopyBatch may run 15.
       mapExecutionType: sfn.StateMachineType.STANDARD,

@@ -1,17 +1,15 @@
 import { Duration } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CALLER_ERRORS, ErrorName } from '../../shared/errors';
-import { acknowledgeWildcardResources } from '../nag-acknowledgments';
 import { PipelineFunction } from '../pipeline-function';
-import { RUNS_PREFIX, grantTokenParameterRead, retryLambdaServiceErrors } from './common';
+import type { StagingBucket } from '../staging-bucket';
+import { grantTokenParameterRead, retryLambdaServiceErrors } from './common';
 
 export interface PlanStepProps {
-  readonly stagingBucket: s3.IBucket;
+  readonly staging: StagingBucket;
   readonly tokenParameterPath: string;
   readonly logRetention: logs.RetentionDays;
 }
@@ -43,27 +41,14 @@ export class PlanStep extends Construct {
     this.function = new PipelineFunction(this, 'Lambda', {
       entry: 'functions/plan/handler.ts',
       description: 'Plan: validate the event, list the source, write the manifest',
-      memorySize: 1024,
-      timeout: Duration.minutes(15),
       logRetention: props.logRetention,
       environment: {
-        STAGING_BUCKET: props.stagingBucket.bucketName,
+        STAGING_BUCKET: props.staging.bucket.bucketName,
         TOKEN_PARAMETER_PATH: props.tokenParameterPath,
       },
     });
     const role = this.function.role;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteRunFiles',
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [props.stagingBucket.arnForObjects(`${RUNS_PREFIX}*`)],
-      }),
-    );
-    acknowledgeWildcardResources(
-      role,
-      [props.stagingBucket.arnForObjects(`${RUNS_PREFIX}*`)],
-      "Plan writes each run's files (manifest, staged token) under runs/<execution name>/, known at run time.",
-    );
+    props.staging.grantWriteRunFiles(role);
     grantTokenParameterRead(this, role, props.tokenParameterPath);
 
     this.task = new tasks.LambdaInvoke(this, 'Plan', {

@@ -37,6 +37,17 @@ const presentFields = (value: unknown, fields: readonly string[]): string[] =>
 const listing = (names: readonly string[]): string =>
   names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 
+/** Adds an issue unless exactly one of the alternatives is present. */
+function exactlyOne(ctx: z.RefinementCtx, present: string[], alternatives: string): void {
+  if (present.length === 1) return;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      `expected exactly one of ${alternatives}, ` +
+      (present.length === 0 ? 'got none' : `got ${listing(present)}`),
+  });
+}
+
 // Cross-field checks also run when a field is invalid, so that one event shows all of its problems.
 const always = { when: () => true };
 
@@ -85,15 +96,11 @@ const sourceSchema = z
   })
   .superRefine((source, ctx) => {
     if (!isRecord(source)) return;
-    const forms = presentFields(source, SOURCE_FORMS);
-    if (forms.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          'expected exactly one of Key (one object), Prefix (every object under it) or Keys (a list of keys), ' +
-          (forms.length === 0 ? 'got none' : `got ${listing(forms)}`),
-      });
-    }
+    exactlyOne(
+      ctx,
+      presentFields(source, SOURCE_FORMS),
+      'Key (one object), Prefix (every object under it) or Keys (a list of keys)',
+    );
     if (source.Prefix === undefined) {
       for (const field of presentFields(source, ['Include', 'Exclude'])) {
         ctx.addIssue({
@@ -202,15 +209,11 @@ const eventObjectSchema = z
   })
   .superRefine((event, ctx) => {
     if (!isRecord(event)) return;
-    const auth = presentFields(event, AUTH_FIELDS);
-    if (auth.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          'expected exactly one of BearerToken (an Earthdata Login token), BearerTokenParameter (an SSM parameter name) or JwtCookie (an asf-urs cookie), ' +
-          (auth.length === 0 ? 'got none' : `got ${listing(auth)}`),
-      });
-    }
+    exactlyOne(
+      ctx,
+      presentFields(event, AUTH_FIELDS),
+      'BearerToken (an Earthdata Login token), BearerTokenParameter (an SSM parameter name) or JwtCookie (an asf-urs cookie)',
+    );
     const { Source: source, Dest: dest } = event;
     if (isRecord(source) && isRecord(dest) && dest.Key !== undefined && source.Key === undefined) {
       const forms = presentFields(source, SOURCE_FORMS);

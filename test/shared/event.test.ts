@@ -11,7 +11,7 @@ import {
 const TOKEN = 'SECRET-edl-token-4f9c1b77';
 const COOKIE = 'SECRET-asf-urs-jwt-8d2e90aa';
 
-/** The seed example of design.md, verbatim. */
+/** The example event of docs/contracts.md, verbatim. */
 const SEED = {
   CredentialsEndpoint: 'https://tea-host/s3credentials',
   BearerToken: '<EDL token>',
@@ -65,7 +65,7 @@ function stringLeaves(value: unknown): string[] {
 }
 
 describe('parseEvent: valid events', () => {
-  it('accepts the seed example of design.md unchanged', () => {
+  it('accepts the example event of docs/contracts.md unchanged', () => {
     expect(parseEvent(SEED)).toEqual(SEED);
   });
 

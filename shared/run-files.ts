@@ -1,0 +1,28 @@
+/**
+ * Where a run keeps its files in the staging store (S3 in AWS, a folder or an embedded bucket on one
+ * machine): the one home of these names, for the Lambdas, the local runner and the CDK grants.
+ */
+
+/** Every run's files live under `runs/<run id>/`. */
+export const RUNS_PREFIX = 'runs/';
+
+/** The run's staging folder: its manifest, staged token, map results and report. */
+export const runPrefix = (runId: string): string => `${RUNS_PREFIX}${runId}/`;
+
+/** The JSONL manifest Plan writes and the Distributed Map reads. */
+export const manifestKey = (runId: string): string => `${runPrefix(runId)}manifest.jsonl`;
+
+/** The staged token of a run: a private object, deleted when the run ends. */
+export const stagedTokenKey = (runId: string): string => `${runPrefix(runId)}token`;
+
+/** Every run's staged token, as an IAM resource pattern relative to the bucket. */
+export const STAGED_TOKEN_PATTERN = `${RUNS_PREFIX}*/token`;
+
+/** The full report Summarize writes. */
+export const REPORT_NAME = 'report.json';
+
+// Execution names and request ids; a run id becomes a path segment, so no '/', no '..', no controls.
+const RUN_ID = /^(?!\.{1,2}$)[^/\\\s\u0000-\u001f\u007f]{1,80}$/u; // eslint-disable-line no-control-regex
+
+/** True when `runId` can name a run's folder. */
+export const isValidRunId = (runId: string): boolean => RUN_ID.test(runId);
