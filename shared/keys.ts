@@ -1,6 +1,6 @@
 /** Pure key mapping and filtering: which source keys to copy, and where each one lands. */
-import picomatch from 'picomatch';
 import { invalidInput } from './errors';
+import { globMatcher } from './glob';
 import { MAX_KEY_BYTES, utf8ByteLength } from './aws/s3-names';
 import type { DestSpec, SourceSpec } from './event';
 
@@ -49,17 +49,15 @@ export function destinationKey(source: SourceSpec, dest: DestSpec, sourceKey: st
 
 /**
  * A predicate on relative keys: included when there is no Include list or any Include glob matches,
- * and no Exclude glob matches. Globs are picomatch globs with `dot: true` (`*` never crosses `/`,
- * `**` does, `**\/*.h5` also matches a top-level `c.h5`). An empty list counts as absent.
+ * and no Exclude glob matches (see shared/glob.ts for the syntax: `*` never crosses `/`, `**` does,
+ * `**\/*.h5` also matches a top-level `c.h5`). An empty list counts as absent.
  */
 export function keyFilter(
   include?: readonly string[],
   exclude?: readonly string[],
 ): (relativeKey: string) => boolean {
-  // windows: false, or picomatch would treat '\' as a separator when running on Windows.
-  const options = { dot: true, windows: false };
-  const included = include && include.length > 0 ? picomatch([...include], options) : () => true;
-  const excluded = exclude && exclude.length > 0 ? picomatch([...exclude], options) : () => false;
+  const included = include && include.length > 0 ? globMatcher(include) : () => true;
+  const excluded = exclude && exclude.length > 0 ? globMatcher(exclude) : () => false;
   return (key) => included(key) && !excluded(key);
 }
 

@@ -3,12 +3,14 @@
  * schedules, as a zod schema whose output is the normalized {@link TransferEvent}.
  */
 import { z } from 'zod';
-import { bucketNameProblem, objectKeyProblem } from '../aws/s3-names';
+import { bucketNameProblem } from '../aws/s3-names';
+import { globProblem, MAX_PATTERN_LENGTH } from '../glob';
 import { invalidInput } from '../errors';
 import { fallbackError, formatIssues, typeError } from './messages';
 import {
   appNameProblem,
   bearerTokenProblem,
+  callerKeyProblem,
   cookieProblem,
   endpointProblem,
   parameterNameProblem,
@@ -51,15 +53,19 @@ function exactlyOne(ctx: z.RefinementCtx, present: string[], alternatives: strin
 // Cross-field checks also run when a field is invalid, so that one event shows all of its problems.
 const always = { when: () => true };
 
-const KEY_EXPECTED = 'an S3 object key (1-1024 bytes of UTF-8, no control characters)';
-const PREFIX_EXPECTED = 'a key prefix (1-1024 bytes of UTF-8, no control characters)';
+const KEY_EXPECTED =
+  "an S3 object key (1-1024 bytes of UTF-8, no control characters, no leading '/', no '.' or '..' segment)";
+const PREFIX_EXPECTED =
+  "a key prefix (1-1024 bytes of UTF-8, no control characters, no leading '/', no '.' or '..' segment)";
 const KEYS_EXPECTED = `a non-empty list of at most ${MAX_SOURCE_KEYS} distinct S3 object keys`;
-const GLOBS_EXPECTED = 'a non-empty list of glob patterns such as ["**/*.h5"]';
+/** Most patterns an Include or Exclude list may hold. */
+export const MAX_GLOBS = 50;
+const GLOBS_EXPECTED = `a non-empty list of at most ${MAX_GLOBS} glob patterns such as ["**/*.h5"]`;
 const BOOLEAN_EXPECTED = 'true or false';
 
 const bucketName = text(BUCKET_EXPECTED, bucketNameProblem);
-const objectKey = text(KEY_EXPECTED, objectKeyProblem);
-const keyPrefix = text(PREFIX_EXPECTED, objectKeyProblem);
+const objectKey = text(KEY_EXPECTED, callerKeyProblem);
+const keyPrefix = text(PREFIX_EXPECTED, callerKeyProblem);
 
 const keyList = z
   .array(objectKey, { error: typeError(KEYS_EXPECTED) })
@@ -77,8 +83,17 @@ const keyList = z
   }, always);
 
 const globList = z
-  .array(text('a non-empty glob pattern such as **/*.h5'), { error: typeError(GLOBS_EXPECTED) })
-  .min(1, { error: `expected ${GLOBS_EXPECTED}, got an empty list` });
+  .array(
+    text(
+      `a glob pattern such as **/*.h5 (at most ${MAX_PATTERN_LENGTH} characters, no extglobs)`,
+      globProblem,
+    ),
+    {
+      error: typeError(GLOBS_EXPECTED),
+    },
+  )
+  .min(1, { error: `expected ${GLOBS_EXPECTED}, got an empty list` })
+  .max(MAX_GLOBS, { error: `expected ${GLOBS_EXPECTED}, got more than ${MAX_GLOBS}` });
 
 const SOURCE_FORMS = ['Key', 'Prefix', 'Keys'] as const;
 

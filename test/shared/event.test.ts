@@ -425,6 +425,49 @@ const BAD_EVENTS: [string, unknown, string[]][] = [
     withTop({ Options: { DryRun: 1 } }),
     ['Options.DryRun: expected true or false', 'got a number'],
   ],
+  [
+    'Key with a leading slash',
+    withSource({ Bucket: 'abc', Key: '/etc/passwd' }),
+    ['Source.Key', "starts with '/'"],
+  ],
+  ['Key with a .. segment', withSource({ Bucket: 'abc', Key: 'a/../b' }), ['Source.Key', "'..' segment"]],
+  [
+    'Prefix with a . segment',
+    withSource({ Bucket: 'abc', Prefix: 'a/./' }),
+    ['Source.Prefix', "'.' or '..'"],
+  ],
+  ['Dest.Prefix of ..', withDest({ Bucket: 'abc', Prefix: '../' }), ['Dest.Prefix', "'..' segment"]],
+  ['Dest.Key with a DEL', withDest({ Bucket: 'abc', Key: 'a\u007fb' }), ['Dest.Key', 'U+007F']],
+  [
+    'Keys entry with a C1 control',
+    withSource({ Bucket: 'abc', Keys: ['a\u0085b'] }),
+    ['Source.Keys[0]', 'control'],
+  ],
+  [
+    'Key with a bidi override',
+    withSource({ Bucket: 'abc', Key: 'evil\u202Egnp.exe' }),
+    ['Source.Key', 'bidirectional'],
+  ],
+  [
+    'an extglob Include',
+    withSource({ Bucket: 'abc', Prefix: 'p/', Include: ['+(a|b)*.nc'] }),
+    ['Source.Include[0]', 'extglob'],
+  ],
+  [
+    'a glob over 256 characters',
+    withSource({ Bucket: 'abc', Prefix: 'p/', Exclude: [`${'x'.repeat(300)}*`] }),
+    ['Source.Exclude[0]', '301 characters'],
+  ],
+  [
+    'more than 50 Include patterns',
+    withSource({ Bucket: 'abc', Prefix: 'p/', Include: Array.from({ length: 51 }, (_, i) => `${i}/*`) }),
+    ['Source.Include', 'more than 50'],
+  ],
+  [
+    'braces expanding past the cap',
+    withSource({ Bucket: 'abc', Prefix: 'p/', Include: ['{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}'] }),
+    ['Source.Include[0]', 'expand to more than'],
+  ],
   ['Options is null', withTop({ Options: null }), ['Options: expected an object', 'got null']],
   ['Source.Key is null', withSource({ Bucket: 'abc', Key: null }), ['Source.Key', 'got null']],
 ];
