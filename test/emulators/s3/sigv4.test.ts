@@ -51,7 +51,7 @@ describe('the canonical request is the one the client signed', () => {
     ['X-Amz-Content-Sha256', hash],
   ];
 
-  /** A canonical request as the AWS documentation lays it out (empty payload). */
+  /** A canonical request: method, path, query, header lines, signed headers, empty-payload hash. */
   function canonical(method: string, path: string, query: string, headerLines: string[], signed: string) {
     return [method, path, query, headerLines.map((l) => `${l}\n`).join(''), signed, hash].join('\n');
   }
