@@ -1,4 +1,5 @@
-/** S3-style errors and XML helpers for the embedded S3 gateway. */
+/** S3-style errors of the embedded S3 gateway: codes, statuses, default messages, and their XML. */
+import { xmlDocument, type XmlElement } from './xml';
 
 /** HTTP status per S3 error code (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). */
 const STATUS: Record<string, number> = {
@@ -84,73 +85,15 @@ export class S3Error extends Error {
   }
 }
 
-export function xmlEscape(value: string | number | boolean): string {
-  return String(value).replace(/[&<>"\r]/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#13;',
-  );
-}
-
-export function xmlUnescape(value: string): string {
-  return value.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_m, e: string) => {
-    switch (e) {
-      case 'amp':
-        return '&';
-      case 'lt':
-        return '<';
-      case 'gt':
-        return '>';
-      case 'quot':
-        return '"';
-      case 'apos':
-        return "'";
-      default:
-        return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-    }
-  });
-}
-
-/** A tiny XML writer: `xml('A', [xml('B', 'text')])`. Text is escaped; arrays are concatenated. */
-export type XmlChild = string | undefined | false | XmlChild[];
-export function xml(tag: string, content?: XmlChild | number | boolean, attrs = ''): string {
-  if (content === undefined) return `<${tag}${attrs}/>`;
-  const inner = Array.isArray(content)
-    ? flatten(content)
-    : typeof content === 'string'
-      ? xmlEscape(content)
-      : String(content);
-  return `<${tag}${attrs}>${inner}</${tag}>`;
-}
-function flatten(children: XmlChild[]): string {
-  let out = '';
-  for (const c of children) {
-    if (c === undefined || c === false) continue;
-    out += Array.isArray(c) ? flatten(c) : c;
-  }
-  return out;
-}
-
-export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
-export const S3_XMLNS = ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
-
+/** The `<Error>` document S3 answers with; `fields` stand between Message and RequestId. */
 export function errorXml(err: S3Error, requestId: string, hostId: string): string {
-  const extra = Object.entries(err.fields)
-    .map(([k, v]) => xml(k, String(v)))
-    .join('');
-  return (
-    XML_DECL +
-    `<Error>${xml('Code', err.code)}${xml('Message', err.message)}${extra}` +
-    `${xml('RequestId', requestId)}${xml('HostId', hostId)}</Error>`
-  );
-}
-
-/** Text of every `<tag>…</tag>` element in a small XML document (entity-decoded). Not a general parser. */
-export function xmlElements(doc: string, tag: string): string[] {
-  const re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, 'g');
-  const out: string[] = [];
-  for (let m = re.exec(doc); m; m = re.exec(doc)) out.push(m[1]);
-  return out;
-}
-export function xmlText(doc: string, tag: string): string | undefined {
-  const all = xmlElements(doc, tag);
-  return all.length ? xmlUnescape(all[0]) : undefined;
+  const extra: XmlElement = {};
+  for (const [k, v] of Object.entries(err.fields)) extra[k] = String(v);
+  return xmlDocument('Error', {
+    Code: err.code,
+    Message: err.message,
+    ...extra,
+    RequestId: requestId,
+    HostId: hostId,
+  });
 }

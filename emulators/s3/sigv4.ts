@@ -4,12 +4,24 @@
  *
  * S3 specifics: the canonical URI is the path URI-encoded once (the S3 SDKs disable double encoding
  * and path normalization), so `//`, trailing `/`, `+`, `%` survive as they are.
+ *
+ * A verifier must rebuild exactly what the client signed: its SignedHeaders in its order, the query
+ * values as sent, a `Date` header when there is no x-amz-date. @smithy/signature-v4's signer cannot
+ * (it sorts and picks the headers itself, re-derives the X-Amz-* parameters, always drops
+ * X-Amz-Signature, and is async only), so only its scope helper and constants are used here.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  ALGORITHM_IDENTIFIER as ALGORITHM,
+  createScope,
+  EVENT_ALGORITHM_IDENTIFIER,
+  KEY_TYPE_IDENTIFIER,
+  MAX_PRESIGNED_TTL,
+  UNSIGNED_PAYLOAD,
+} from '@smithy/signature-v4';
 import { S3Error } from './errors';
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const ALGORITHM = 'AWS4-HMAC-SHA256';
 
 /** RFC 3986 encoding as SigV4 wants it: everything but A-Z a-z 0-9 - . _ ~ is %XX (upper case). */
 export function uriEncode(value: string, keepSlash = false): string {
@@ -110,12 +122,14 @@ export interface ParsedAuth {
 }
 
 export function scopeOf(a: ParsedAuth): string {
-  return `${a.scopeDate}/${a.region}/${a.service}/aws4_request`;
+  return createScope(a.scopeDate, a.region, a.service);
 }
 
-function parseCredential(credential: string, where: 'header' | 'query'): [string, string, string, string] {
+type CredentialScope = Pick<ParsedAuth, 'accessKeyId' | 'scopeDate' | 'region' | 'service'>;
+
+function parseCredential(credential: string, where: 'header' | 'query'): CredentialScope {
   const parts = credential.split('/');
-  if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1])) {
+  if (parts.length !== 5 || parts[4] !== KEY_TYPE_IDENTIFIER || !/^\d{8}$/.test(parts[1])) {
     throw where === 'header'
       ? new S3Error(
           'AuthorizationHeaderMalformed',
@@ -123,7 +137,21 @@ function parseCredential(credential: string, where: 'header' | 'query'): [string
         )
       : new S3Error('AuthorizationQueryParametersError', 'Error parsing the X-Amz-Credential parameter.');
   }
-  return [parts[0], parts[1], parts[2], parts[3]];
+  return { accessKeyId: parts[0], scopeDate: parts[1], region: parts[2], service: parts[3] };
+}
+
+/** The parts both forms share: the credential scope, signed header names, signature. */
+function authFields(
+  credential: string,
+  where: 'header' | 'query',
+  signedHeaders: string,
+  signature: string,
+): CredentialScope & Pick<ParsedAuth, 'signedHeaders' | 'signature'> {
+  return {
+    ...parseCredential(credential, where),
+    signedHeaders: signedHeaders.split(';').map((h) => h.trim().toLowerCase()),
+    signature: signature.toLowerCase(),
+  };
 }
 
 /** RFC 1123 or ISO basic → ISO basic (yyyymmddThhmmssZ), or undefined. */
@@ -184,7 +212,7 @@ export function parseAuth(
         'The authorization header is malformed; the authorization header requires three components: Credential, SignedHeaders, and Signature.',
       );
     }
-    const [accessKeyId, scopeDate, region, service] = parseCredential(credential, 'header');
+    const parsed = authFields(credential, 'header', signedHeaders, signature);
     const amzDate = toAmzDate(header(headers, 'x-amz-date') ?? header(headers, 'date'));
     if (!amzDate)
       throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
@@ -194,12 +222,7 @@ export function parseAuth(
     }
     return {
       kind: 'header',
-      accessKeyId,
-      scopeDate,
-      region,
-      service,
-      signedHeaders: signedHeaders.split(';').map((h) => h.trim().toLowerCase()),
-      signature: signature.toLowerCase(),
+      ...parsed,
       amzDate,
       payloadHash,
       sessionToken: header(headers, 'x-amz-security-token'),
@@ -230,23 +253,17 @@ export function parseAuth(
       );
     }
     const expiresSeconds = Number(expires);
-    if (!Number.isInteger(expiresSeconds) || expiresSeconds < 0 || expiresSeconds > 604800) {
+    if (!Number.isInteger(expiresSeconds) || expiresSeconds < 0 || expiresSeconds > MAX_PRESIGNED_TTL) {
       throw new S3Error(
         'AuthorizationQueryParametersError',
         'X-Amz-Expires must be non-negative and less than a week (in seconds)',
       );
     }
-    const [accessKeyId, scopeDate, region, service] = parseCredential(credential, 'query');
     return {
       kind: 'query',
-      accessKeyId,
-      scopeDate,
-      region,
-      service,
-      signedHeaders: signedHeaders.split(';').map((h) => h.trim().toLowerCase()),
-      signature: signature.toLowerCase(),
+      ...authFields(credential, 'query', signedHeaders, signature),
       amzDate,
-      payloadHash: query.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD',
+      payloadHash: query.get('X-Amz-Content-Sha256') ?? UNSIGNED_PAYLOAD,
       sessionToken: query.get('X-Amz-Security-Token'),
       expiresSeconds,
     };
@@ -264,7 +281,7 @@ export function signingKey(secret: string, date: string, region: string, service
       .digest();
     const kRegion = createHmac('sha256', kDate).update(region).digest();
     const kService = createHmac('sha256', kRegion).update(service).digest();
-    key = createHmac('sha256', kService).update('aws4_request').digest();
+    key = createHmac('sha256', kService).update(KEY_TYPE_IDENTIFIER).digest();
     if (keyCache.size > 1000) keyCache.clear();
     keyCache.set(id, key);
   }
@@ -332,7 +349,7 @@ export function chunkSignature(
 ): string {
   return hmacHex(
     key,
-    ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, previousSignature, EMPTY_SHA256, chunkSha256Hex].join('\n'),
+    [EVENT_ALGORITHM_IDENTIFIER, amzDate, scope, previousSignature, EMPTY_SHA256, chunkSha256Hex].join('\n'),
   );
 }
 

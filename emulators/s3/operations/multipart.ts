@@ -1,0 +1,316 @@
+/**
+ * Multipart uploads: CreateMultipartUpload, UploadPart(Copy), CompleteMultipartUpload (validated as
+ * S3 does, and idempotent for a retried or concurrent Complete), AbortMultipartUpload, ListParts,
+ * ListMultipartUploads.
+ */
+import { MAX_PUT_SIZE, checksumExpectation, receive, receiveSmall } from '../bodies';
+import { CHECKSUM_ALGORITHMS, headerForAlgorithm, type ChecksumAlgorithm } from '../checksums';
+import { S3Error } from '../errors';
+import type { Gateway, Operation } from '../gateway';
+import { checkKey, headerValue, type RequestContext } from '../request';
+import { send, sendXml } from '../responses';
+import { uriEncode } from '../sigv4';
+import type { StagedBody, UploadInfo } from '../store';
+import { xmlElements, xmlText } from '../xml';
+import { unquote, writeConditionCheck } from './conditions';
+import { stageCopyPart } from './copy';
+import { metadataFromHeaders } from './metadata';
+
+type Completed = { etag: string; lastModified: Date };
+
+/** CompleteMultipartUpload in progress and done, per upload ID, so a retry gets the same answer. */
+export class Completions {
+  private readonly completing = new Map<string, Promise<Completed>>();
+  private readonly completed = new Map<string, { bucket: string; key: string; etag: string }>();
+
+  /** The ETag of an upload already completed as `bucket/key`. */
+  doneAs(uploadId: string, bucket: string, key: string): string | undefined {
+    const done = this.completed.get(uploadId);
+    return done && done.bucket === bucket && done.key === key ? done.etag : undefined;
+  }
+
+  /** Runs `complete` once per upload ID at a time; concurrent callers share its result. */
+  run(uploadId: string, complete: () => Promise<Completed>): Promise<Completed> {
+    let pending = this.completing.get(uploadId);
+    if (!pending) {
+      pending = complete();
+      this.completing.set(uploadId, pending);
+      pending.then(
+        () => this.completing.delete(uploadId),
+        () => this.completing.delete(uploadId),
+      );
+    }
+    return pending;
+  }
+
+  remember(uploadId: string, bucket: string, key: string, etag: string): void {
+    this.completed.set(uploadId, { bucket, key, etag });
+    if (this.completed.size > 10_000) this.completed.delete(this.completed.keys().next().value as string);
+  }
+}
+
+const OWNER = { ID: 'embedded-s3', DisplayName: 'embedded-s3' };
+
+export async function createMultipartUpload(gw: Gateway, ctx: RequestContext): Promise<void> {
+  checkKey(ctx);
+  const metadata = metadataFromHeaders(ctx);
+  const algHeader = headerValue(ctx.req, 'x-amz-checksum-algorithm')?.toUpperCase();
+  if (algHeader && !(CHECKSUM_ALGORITHMS as readonly string[]).includes(algHeader)) {
+    throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported.');
+  }
+  const alg = algHeader as ChecksumAlgorithm | undefined;
+  const uploadId = await gw.store.uploads.createUpload(
+    ctx.bucket as string,
+    ctx.key as string,
+    metadata,
+    alg,
+  );
+  sendXml(
+    ctx,
+    'InitiateMultipartUploadResult',
+    { Bucket: ctx.bucket as string, Key: ctx.key as string, UploadId: uploadId },
+    alg ? { 'x-amz-checksum-algorithm': alg } : {},
+  );
+}
+
+function partNumber(ctx: RequestContext): number {
+  const v = ctx.query.get('partNumber') ?? '';
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 10000) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+      ArgumentName: 'partNumber',
+      ArgumentValue: v,
+    });
+  }
+  return n;
+}
+
+/** UploadPart and UploadPartCopy. */
+export async function uploadPart(gw: Gateway, ctx: RequestContext): Promise<void> {
+  const copy = ctx.op === 'UploadPartCopy';
+  const bucket = ctx.bucket as string;
+  const uploadId = ctx.query.get('uploadId') ?? '';
+  const number = partNumber(ctx);
+  const upload = await gw.store.uploads.getUpload(bucket, uploadId, ctx.key);
+  let staged: StagedBody;
+  if (copy) {
+    staged = await stageCopyPart(gw, ctx);
+  } else {
+    if (upload.checksumAlgorithm) {
+      const exp = checksumExpectation(ctx);
+      if (exp.algorithm !== upload.checksumAlgorithm) {
+        throw new S3Error(
+          'InvalidRequest',
+          `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${exp.algorithm?.toLowerCase() ?? 'null'}`,
+        );
+      }
+    }
+    staged = await receive(gw, ctx, true, MAX_PUT_SIZE);
+  }
+  await gw.store.uploads.commitPart(bucket, uploadId, number, staged);
+  const etag = JSON.stringify(staged.md5Hex);
+  if (copy) {
+    sendXml(ctx, 'CopyPartResult', { LastModified: new Date().toISOString(), ETag: etag });
+    return;
+  }
+  const headers: Record<string, string> = { etag };
+  if (staged.checksum) headers[headerForAlgorithm(staged.checksum.algorithm)] = staged.checksum.value;
+  send(ctx, 200, headers);
+}
+
+export async function completeMultipartUpload(gw: Gateway, ctx: RequestContext): Promise<void> {
+  const bucket = ctx.bucket as string;
+  const key = ctx.key as string;
+  const uploadId = ctx.query.get('uploadId') ?? '';
+  const body = await receiveSmall(gw, ctx);
+  const location = `${gw.endpoint}/${uriEncode(bucket)}/${uriEncode(key, true)}`;
+  const reply = (etag: string) =>
+    sendXml(ctx, 'CompleteMultipartUploadResult', {
+      Location: location,
+      Bucket: bucket,
+      Key: key,
+      ETag: etag,
+    });
+  const done = gw.completions.doneAs(uploadId, bucket, key);
+  if (done !== undefined) return reply(done);
+  const result = await gw.completions.run(uploadId, () => complete(gw, ctx, bucket, key, uploadId, body));
+  reply(result.etag);
+}
+
+interface RequestedPart {
+  partNumber: number;
+  etag: string;
+  checksum?: string;
+}
+
+/** The parts a CompleteMultipartUpload document lists, in ascending order as S3 requires. */
+function requestedParts(body: string, upload: UploadInfo): RequestedPart[] {
+  if (!/<CompleteMultipartUpload[\s>]/.test(body)) throw new S3Error('MalformedXML');
+  const requested = xmlElements(body, 'Part').map((p) => ({
+    partNumber: Number(xmlText(p, 'PartNumber')),
+    etag: xmlText(p, 'ETag') ?? '',
+    checksum: upload.checksumAlgorithm ? xmlText(p, `Checksum${upload.checksumAlgorithm}`) : undefined,
+  }));
+  if (requested.length === 0 || requested.some((p) => !Number.isInteger(p.partNumber))) {
+    throw new S3Error('MalformedXML');
+  }
+  for (let i = 1; i < requested.length; i++) {
+    if (requested[i].partNumber <= requested[i - 1].partNumber) {
+      throw new S3Error(
+        'InvalidPartOrder',
+        'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+        { UploadId: upload.uploadId },
+      );
+    }
+  }
+  return requested;
+}
+
+/** Each listed part must exist with that ETag (and checksum); all but the last must be large enough. */
+async function checkParts(gw: Gateway, upload: UploadInfo, requested: RequestedPart[]): Promise<void> {
+  const { bucket, uploadId, checksumAlgorithm } = upload;
+  const stored = new Map((await gw.store.uploads.listParts(bucket, uploadId)).map((p) => [p.partNumber, p]));
+  requested.forEach((p, i) => {
+    const s = stored.get(p.partNumber);
+    if (!s || unquote(s.etag) !== unquote(p.etag)) {
+      throw new S3Error(
+        'InvalidPart',
+        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+        { UploadId: uploadId, PartNumber: p.partNumber, ETag: p.etag },
+      );
+    }
+    if (checksumAlgorithm) {
+      if (p.checksum === undefined) {
+        throw new S3Error(
+          'InvalidRequest',
+          `The upload was created using a ${checksumAlgorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${p.partNumber} in the request.`,
+        );
+      }
+      if (s.checksum !== undefined && p.checksum !== s.checksum) {
+        throw new S3Error(
+          'InvalidPart',
+          `The ${checksumAlgorithm} checksum of part ${p.partNumber} does not match.`,
+          {
+            UploadId: uploadId,
+            PartNumber: p.partNumber,
+          },
+        );
+      }
+    }
+    if (i < requested.length - 1 && s.size < gw.minPartSize) {
+      throw new S3Error(
+        'EntityTooSmall',
+        'Your proposed upload is smaller than the minimum allowed object size.',
+        {
+          ProposedSize: s.size,
+          MinSizeAllowed: gw.minPartSize,
+          PartNumber: p.partNumber,
+          ETag: p.etag,
+        },
+      );
+    }
+  });
+}
+
+async function complete(
+  gw: Gateway,
+  ctx: RequestContext,
+  bucket: string,
+  key: string,
+  uploadId: string,
+  body: string,
+): Promise<Completed> {
+  const upload = await gw.store.uploads.getUpload(bucket, uploadId, key);
+  const requested = requestedParts(body, upload);
+  await checkParts(gw, upload, requested);
+  const assembled = await gw.store.uploads.assembleParts(
+    bucket,
+    uploadId,
+    requested.map((p) => p.partNumber),
+  );
+  const result = await gw.store.commitObject(
+    bucket,
+    key,
+    assembled.tmpPath,
+    assembled.etagValue,
+    upload.metadata,
+    writeConditionCheck(ctx),
+  );
+  await gw.store.uploads.removeUpload(bucket, uploadId);
+  gw.completions.remember(uploadId, bucket, key, result.etag);
+  return result;
+}
+
+export async function abortMultipartUpload(gw: Gateway, ctx: RequestContext): Promise<void> {
+  const bucket = ctx.bucket as string;
+  const uploadId = ctx.query.get('uploadId') ?? '';
+  await gw.store.uploads.getUpload(bucket, uploadId, ctx.key);
+  await gw.store.uploads.removeUpload(bucket, uploadId);
+  send(ctx, 204);
+}
+
+export async function listParts(gw: Gateway, ctx: RequestContext): Promise<void> {
+  const bucket = ctx.bucket as string;
+  const uploadId = ctx.query.get('uploadId') ?? '';
+  const upload = await gw.store.uploads.getUpload(bucket, uploadId, ctx.key);
+  const marker = Number(ctx.query.get('part-number-marker') ?? '0') || 0;
+  const maxParts = Math.min(1000, Number(ctx.query.get('max-parts') ?? '1000') || 1000);
+  const all = (await gw.store.uploads.listParts(bucket, uploadId)).filter((p) => p.partNumber > marker);
+  const page = all.slice(0, maxParts);
+  const alg = upload.checksumAlgorithm;
+  sendXml(ctx, 'ListPartsResult', {
+    Bucket: bucket,
+    Key: upload.key,
+    UploadId: uploadId,
+    PartNumberMarker: String(marker),
+    NextPartNumberMarker: page.length ? String(page[page.length - 1].partNumber) : undefined,
+    MaxParts: String(maxParts),
+    IsTruncated: String(all.length > page.length),
+    ChecksumAlgorithm: alg,
+    StorageClass: 'STANDARD',
+    Part: page.map((p) => ({
+      PartNumber: String(p.partNumber),
+      LastModified: p.lastModified.toISOString(),
+      ETag: p.etag,
+      Size: String(p.size),
+      ...(p.checksum && alg ? { [`Checksum${alg}`]: p.checksum } : {}),
+    })),
+  });
+}
+
+export async function listMultipartUploads(gw: Gateway, ctx: RequestContext): Promise<void> {
+  const bucket = ctx.bucket as string;
+  const prefix = ctx.query.get('prefix') ?? '';
+  const uploads = (await gw.store.uploads.listUploads(bucket)).filter((u) => u.key.startsWith(prefix));
+  const page = uploads.slice(0, 1000);
+  const last = page.length ? page[page.length - 1] : undefined;
+  sendXml(ctx, 'ListMultipartUploadsResult', {
+    Bucket: bucket,
+    KeyMarker: ctx.query.get('key-marker') ?? '',
+    UploadIdMarker: ctx.query.get('upload-id-marker') ?? '',
+    NextKeyMarker: last?.key ?? '',
+    NextUploadIdMarker: last?.uploadId ?? '',
+    Prefix: prefix,
+    MaxUploads: '1000',
+    IsTruncated: String(uploads.length > page.length),
+    Upload: page.map((u) => ({
+      Key: u.key,
+      UploadId: u.uploadId,
+      Initiator: OWNER,
+      Owner: OWNER,
+      StorageClass: 'STANDARD',
+      Initiated: u.initiated.toISOString(),
+      ChecksumAlgorithm: u.checksumAlgorithm,
+    })),
+  });
+}
+
+export const operations: Record<string, Operation> = {
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  UploadPartCopy: uploadPart,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+  ListParts: listParts,
+  ListMultipartUploads: listMultipartUploads,
+};
