@@ -2,7 +2,7 @@
  * XML for the embedded S3: response documents written with fast-xml-parser's builder from plain
  * object trees, and a reader for the small request documents (Delete, CompleteMultipartUpload).
  */
-import { j2xParser } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
 export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
@@ -26,47 +26,57 @@ export function xmlEscape(value: string | number | boolean): string {
   );
 }
 
-// fast-xml-parser 3.x escapes nothing itself: the processors do it
-const builder = new j2xParser({
+// Values are escaped by xmlEscape, not by the builder, so that a CR survives (see above).
+const builder = new XMLBuilder({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
-  tagValueProcessor: (v: string | number | boolean) => xmlEscape(v),
-  attrValueProcessor: (v: string) => xmlEscape(v),
+  processEntities: false,
+  tagValueProcessor: (_name: string, value: unknown) => xmlEscape(value as string),
+  attributeValueProcessor: (_name: string, value: unknown) => xmlEscape(value as string),
 });
 
 /** A whole document: the XML declaration, then `root` with the given children. */
 export function xmlDocument(root: string, children: XmlElement, namespace?: string): string {
   const body = namespace === undefined ? children : { '@_xmlns': namespace, ...children };
-  return XML_DECL + (builder.parse({ [root]: body }) as string);
+  return XML_DECL + (builder.build({ [root]: body }) as string);
 }
 
-export function xmlUnescape(value: string): string {
-  return value.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_m, e: string) => {
-    switch (e) {
-      case 'amp':
-        return '&';
-      case 'lt':
-        return '<';
-      case 'gt':
-        return '>';
-      case 'quot':
-        return '"';
-      case 'apos':
-        return "'";
-      default:
-        return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-    }
-  });
+const REPEATED = new Set(['Object', 'Part']);
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  // Keys and ETags stay text: no numbers, no trimming.
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: true,
+  isArray: (name) => REPEATED.has(name),
+});
+
+/**
+ * The root element of a small request document (Delete, CompleteMultipartUpload): elements by tag, text
+ * entity-decoded, `Object` and `Part` always lists. Undefined when the document is not well-formed or
+ * has another root.
+ */
+export function requestDocument(doc: string, root: string): Record<string, unknown> | undefined {
+  let tree: Record<string, unknown>;
+  try {
+    tree = parser.parse(doc, true) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const element = tree[root];
+  if (element === '') return {};
+  return element !== null && typeof element === 'object' ? (element as Record<string, unknown>) : undefined;
 }
 
-/** Text of every `<tag>…</tag>` element in a small XML document (not entity-decoded). Not a general parser. */
-export function xmlElements(doc: string, tag: string): string[] {
-  const re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, 'g');
-  const out: string[] = [];
-  for (let m = re.exec(doc); m; m = re.exec(doc)) out.push(m[1]);
-  return out;
-}
-export function xmlText(doc: string, tag: string): string | undefined {
-  const all = xmlElements(doc, tag);
-  return all.length ? xmlUnescape(all[0]) : undefined;
-}
+/** A child element's text, when it is text. */
+export const textOf = (element: Record<string, unknown>, tag: string): string | undefined =>
+  typeof element[tag] === 'string' ? (element[tag] as string) : undefined;
+
+/** A repeated child element's entries. */
+export const entriesOf = (element: Record<string, unknown>, tag: string): Record<string, unknown>[] =>
+  Array.isArray(element[tag])
+    ? (element[tag] as unknown[]).map((e) =>
+        e !== null && typeof e === 'object' ? (e as Record<string, unknown>) : {},
+      )
+    : [];

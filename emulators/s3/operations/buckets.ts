@@ -5,7 +5,7 @@ import { S3Error } from '../errors';
 import type { Gateway, Operation } from '../gateway';
 import type { RequestContext } from '../request';
 import { send, sendXml } from '../responses';
-import { xmlElements, xmlText } from '../xml';
+import { entriesOf, requestDocument, textOf } from '../xml';
 
 /** S3's rules for bucket names (no IP addresses, no `..`, 3 to 63 characters). */
 export function validBucketName(name: string): boolean {
@@ -71,9 +71,10 @@ export async function deleteObjects(gw: Gateway, ctx: RequestContext): Promise<v
     throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
   }
   const body = await receiveSmall(gw, ctx);
-  if (!/<Delete[\s>]/.test(body)) throw new S3Error('MalformedXML');
-  const quiet = xmlText(body, 'Quiet') === 'true';
-  const keys = xmlElements(body, 'Object').map((o) => xmlText(o, 'Key'));
+  const document = requestDocument(body, 'Delete');
+  if (!document) throw new S3Error('MalformedXML');
+  const quiet = textOf(document, 'Quiet') === 'true';
+  const keys = entriesOf(document, 'Object').map((o) => textOf(o, 'Key'));
   if (keys.length === 0 || keys.length > 1000 || keys.some((k) => k === undefined))
     throw new S3Error('MalformedXML');
   const deleted: string[] = [];

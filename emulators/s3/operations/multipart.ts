@@ -11,7 +11,7 @@ import { checkKey, headerValue, type RequestContext } from '../request';
 import { send, sendXml } from '../responses';
 import { uriEncode } from '../sigv4';
 import type { StagedBody, UploadInfo } from '../store';
-import { xmlElements, xmlText } from '../xml';
+import { entriesOf, requestDocument, textOf } from '../xml';
 import { unquote, writeConditionCheck } from './conditions';
 import { stageCopyPart } from './copy';
 import { metadataFromHeaders } from './metadata';
@@ -145,11 +145,12 @@ interface RequestedPart {
 
 /** The parts a CompleteMultipartUpload document lists, in ascending order as S3 requires. */
 function requestedParts(body: string, upload: UploadInfo): RequestedPart[] {
-  if (!/<CompleteMultipartUpload[\s>]/.test(body)) throw new S3Error('MalformedXML');
-  const requested = xmlElements(body, 'Part').map((p) => ({
-    partNumber: Number(xmlText(p, 'PartNumber')),
-    etag: xmlText(p, 'ETag') ?? '',
-    checksum: upload.checksumAlgorithm ? xmlText(p, `Checksum${upload.checksumAlgorithm}`) : undefined,
+  const document = requestDocument(body, 'CompleteMultipartUpload');
+  if (!document) throw new S3Error('MalformedXML');
+  const requested = entriesOf(document, 'Part').map((p) => ({
+    partNumber: Number(textOf(p, 'PartNumber')),
+    etag: textOf(p, 'ETag') ?? '',
+    checksum: upload.checksumAlgorithm ? textOf(p, `Checksum${upload.checksumAlgorithm}`) : undefined,
   }));
   if (requested.length === 0 || requested.some((p) => !Number.isInteger(p.partNumber))) {
     throw new S3Error('MalformedXML');

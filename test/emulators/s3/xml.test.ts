@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { errorXml, S3Error } from '../../../emulators/s3/errors';
 import { EmbeddedS3 } from '../../../emulators/s3/server';
-import { S3_XMLNS, xmlDocument, xmlText } from '../../../emulators/s3/xml';
+import { entriesOf, requestDocument, S3_XMLNS, textOf, xmlDocument } from '../../../emulators/s3/xml';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
@@ -48,7 +48,17 @@ describe('xmlDocument', () => {
 
   it('round-trips odd text through the request-document reader', () => {
     const key = `a&b<c>d"e'f\rg]]>😀`;
-    expect(xmlText(xmlDocument('Object', { Key: key }), 'Key')).toBe(key);
+    const document = requestDocument(
+      xmlDocument('Delete', { Object: [{ Key: key }, { Key: 'k2' }] }),
+      'Delete',
+    );
+    expect(entriesOf(document!, 'Object').map((o) => textOf(o, 'Key'))).toEqual([key, 'k2']);
+  });
+
+  it('refuses a document that is not well-formed, or has another root', () => {
+    expect(requestDocument('<Delete><Object><Key>a</Object></Delete>', 'Delete')).toBeUndefined();
+    expect(requestDocument('<Other/>', 'Delete')).toBeUndefined();
+    expect(requestDocument('<Delete></Delete>', 'Delete')).toEqual({});
   });
 });
 
