@@ -5,6 +5,8 @@
 #
 #   scripts/rgw/up.sh [INFO_FILE]     (default: $RGW_INFO, else .tmp/rgw/info.json)
 #
+# $RGW_EXTRA_CONF, if set, is appended to the gateway's section of ceph.conf (one option a line).
+#
 # Installs ceph-mon, ceph-osd and radosgw with apt-get when they are missing (root only).
 # Every daemon runs in the foreground of its own background job: its PID is the one recorded, and
 # scripts/rgw/down.sh stops exactly those PIDs.
@@ -83,6 +85,8 @@ read -r MON_PORT RGW_PORT < <(node -e '
 
 FSID="$(cat /proc/sys/kernel/random/uuid)"
 STS_KEY="$(node -e 'console.log(require("node:crypto").randomBytes(8).toString("hex"))')"
+KMS_KEY_ID=e2e-kms-key
+KMS_KEY="$(node -e 'console.log(require("node:crypto").randomBytes(32).toString("base64"))')"
 
 cat >"$CONF" <<EOF
 [global]
@@ -128,6 +132,11 @@ rgw s3 auth use sts = true
 rgw sts min session duration = 1
 rgw enable usage log = false
 rgw dns name = 127.0.0.1
+# SSE-KMS without a KMS: the "testing" backend takes its keys from this file; and over plain HTTP.
+rgw crypt require ssl = false
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = $KMS_KEY_ID=$KMS_KEY
+${RGW_EXTRA_CONF:-}
 # The SDK sends LocationConstraint=<region> on CreateBucket outside us-east-1; the zonegroup is "default".
 rgw relaxed region enforcement = true
 EOF
@@ -220,20 +229,20 @@ ROLE_ARN="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.arg
 mkdir -p "$(dirname "$INFO")"
 node -e '
   const [info, ...a] = process.argv.slice(1);
-  const [dir, conf, endpoint, region, monPort, rgwPort, ak, as, dk, ds, tk, ts, roleArn, mon, osd, rgw, fsid] = a;
+  const [dir, conf, endpoint, region, monPort, rgwPort, ak, as, dk, ds, tk, ts, roleArn, mon, osd, rgw, fsid, kmsKeyId] = a;
   const doc = {
     endpoint, region, rgwPort: Number(rgwPort), monPort: Number(monPort), fsid,
     admin: { uid: "archive-admin", accessKeyId: ak, secretAccessKey: as },
     destination: { uid: "destination", accessKeyId: dk, secretAccessKey: ds },
     tea: { uid: "tea", accessKeyId: tk, secretAccessKey: ts },
-    roleArn,
+    roleArn, kmsKeyId,
     pids: { mon: Number(mon), osd: Number(osd), rgw: Number(rgw) },
     dataDir: dir, confFile: conf, logDir: dir + "/log",
   };
   require("fs").writeFileSync(info, JSON.stringify(doc, null, 2) + "\n", { mode: 0o600 });
 ' "$INFO" "$DIR" "$CONF" "http://127.0.0.1:$RGW_PORT" "$REGION" "$MON_PORT" "$RGW_PORT" \
   "$ADMIN_KEY" "$ADMIN_SECRET" "$DEST_KEY" "$DEST_SECRET" "$TEA_KEY" "$TEA_SECRET" "$ROLE_ARN" \
-  "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" "$FSID"
+  "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" "$FSID" "$KMS_KEY_ID"
 cp "$INFO" "$DIR/info.json"
 
 trap - EXIT
