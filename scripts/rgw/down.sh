@@ -3,13 +3,14 @@
 #
 #   scripts/rgw/down.sh [INFO_FILE]   (default: $RGW_INFO, else .tmp/rgw/info.json)
 #
-# A PID is signalled only while /proc/PID/cmdline still names the daemon and this cluster's
-# ceph.conf, so a PID reused by another process after the daemon died is left alone.
+# A PID counts as the daemon only while its start time is the one up.sh recorded (so a reused PID is
+# left alone), and is signalled only while its command line names this cluster's ceph.conf. It is
+# gone once /proc/PID is gone or a zombie.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 INFO="${1:-${RGW_INFO:-$REPO/.tmp/rgw/info.json}}"
-STOP_TIMEOUT="${RGW_STOP_TIMEOUT:-30}"
+STOP_TIMEOUT="${RGW_STOP_TIMEOUT:-20}"
 
 say() { echo "rgw down: $*" >&2; }
 
@@ -18,33 +19,53 @@ if [ ! -f "$INFO" ]; then
   exit 0
 fi
 
-read -r DIR CONF PIDS < <(node -e '
+# Lines: data dir, conf file, then "pid start" per daemon, gateway first (it depends on the others).
+mapfile -t LINES < <(node -e '
   const i = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(i.dataDir, i.confFile, Object.values(i.pids ?? {}).join(" "));' "$INFO") || {
+  console.log(i.dataDir ?? "");
+  console.log(i.confFile ?? "");
+  for (const name of ["rgw", "osd", "mon"]) {
+    if (i.pids?.[name]) console.log(`${i.pids[name]} ${i.starts?.[name] ?? 0}`);
+  }' "$INFO")
+if [ "${#LINES[@]}" -lt 2 ] || [ -z "${LINES[1]}" ]; then
   say "cannot read $INFO"
   exit 1
-}
+fi
+DIR="${LINES[0]}"
+CONF="${LINES[1]}"
+DAEMONS=("${LINES[@]:2}")
 
-# Is PID still the daemon started with this cluster's configuration?
+# alive PID START: the process is there, not a zombie, and started when up.sh recorded.
+alive() {
+  local stat fields
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  # shellcheck disable=SC2206 # split the fields after the command name
+  fields=(${stat##*) })
+  [ "${fields[0]}" != Z ] || return 1
+  [ "$2" = 0 ] || [ "${fields[19]}" = "$2" ]
+}
+# ours PID START: alive, and its command line names this cluster's configuration.
 ours() {
+  alive "$1" "$2" || return 1
   local cmdline
   cmdline="$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)" || return 1
   case "$cmdline" in *"$CONF"*) return 0 ;; *) return 1 ;; esac
 }
 
-# Gateway first, then the OSD, then the monitor: each can still reach what it depends on.
-for pid in $(echo "$PIDS" | tr ' ' '\n' | tac); do
-  ours "$pid" && kill -TERM "$pid" 2>/dev/null
-done
-deadline=$((SECONDS + STOP_TIMEOUT))
+# One at a time, gateway first: a gateway whose OSD is already gone can hang in its shutdown.
 status=0
-for pid in $PIDS; do
-  while ours "$pid"; do
+pids=()
+for daemon in "${DAEMONS[@]}"; do
+  read -r pid start <<<"$daemon"
+  pids+=("$pid")
+  ours "$pid" "$start" && kill -TERM "$pid" 2>/dev/null
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while alive "$pid" "$start"; do
     if [ "$SECONDS" -ge "$deadline" ]; then
-      say "PID $pid did not exit after SIGTERM in ${STOP_TIMEOUT}s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null
-      sleep 0.5
-      ours "$pid" && { say "PID $pid survived SIGKILL"; status=1; }
+      say "PID $pid did not exit ${STOP_TIMEOUT}s after SIGTERM: SIGKILL"
+      ours "$pid" "$start" && kill -KILL "$pid" 2>/dev/null
+      sleep 1
+      alive "$pid" "$start" && { say "PID $pid survived SIGKILL"; status=1; }
       break
     fi
     sleep 0.1
@@ -57,6 +78,6 @@ if [ "$status" -eq 0 ]; then
     *) say "not removing unexpected data dir '$DIR'" ;;
   esac
   rm -f "$INFO"
-  say "stopped PIDs $PIDS"
+  say "stopped PIDs ${pids[*]}"
 fi
 exit "$status"

@@ -54,7 +54,11 @@ if [ -f "$INFO" ]; then
 fi
 
 # ------------------------------------------------------------------ layout
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+T0=$(now_ms)
 started=$SECONDS
+PHASES=""
+phase() { PHASES+="${PHASES:+, }$1 $(($(now_ms) - T0)) ms"; }
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/rgw-cluster.XXXXXX")"
 mkdir -p "$DIR"/{run,log,mon,osd}
 CONF="$DIR/ceph.conf"
@@ -119,11 +123,12 @@ osd crush chooseleaf type = 0
 # fail with 'wrong fsid'.
 osd crush update on start = false
 osd class update on start = false
-osd max object name len = 256
-osd max object namespace len = 64
 mon warn on pool no redundancy = false
 mon data avail warn = 1
 mon data avail crit = 0
+# Commit monitor changes at once rather than batching them for a second: start-up creates many pools.
+paxos propose interval = 0.05
+paxos min wait = 0.01
 
 [client.rgw.gw]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
@@ -143,12 +148,23 @@ EOF
 
 ceph_() { ceph -c "$CONF" --connect-timeout 10 "$@"; }
 
-# Runs a daemon in the foreground as a background job; records its PID.
+# A process's start time (field 22 of /proc/PID/stat): with the PID, it names the process for good.
+starttime() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  # shellcheck disable=SC2086 # split the fields after the command name
+  set -- ${stat##*) }
+  echo "${20}"
+}
+
+# Runs a daemon in the foreground as a background job; records its PID and start time.
+STARTS=()
 spawn() {
   local name=$1
   shift
   "$@" -f -c "$CONF" </dev/null >"$DIR/log/$name.out" 2>&1 &
   PIDS+=("$!")
+  STARTS+=("$(starttime "$!" || echo 0)")
   echo "$!" >"$DIR/run/$name.pid-started"
 }
 
@@ -171,6 +187,7 @@ ceph-mon --mkfs -i a --monmap "$DIR/monmap" -c "$CONF" >"$DIR/log/mon-mkfs.out" 
   fail "ceph-mon --mkfs failed: $(tail -3 "$DIR/log/mon-mkfs.out")"
 spawn mon ceph-mon -i a
 wait_for "the monitor" ceph_ mon stat
+phase monitor
 
 # ------------------------------------------------------------------ OSD (memstore)
 OSD_UUID="$(cat /proc/sys/kernel/random/uuid)"
@@ -180,24 +197,17 @@ ceph-osd --mkfs -i "$OSD_ID" --osd-uuid "$OSD_UUID" -c "$CONF" >"$DIR/log/osd-mk
   fail "ceph-osd --mkfs failed: $(tail -3 "$DIR/log/osd-mkfs.out")"
 ceph_ osd crush add "osd.$OSD_ID" 1.0 root=default >/dev/null 2>&1
 spawn osd ceph-osd -i "$OSD_ID"
-osd_up() { ceph_ osd dump --format json | node -e '
-  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-    const up = JSON.parse(s).osds.filter((o) => o.up === 1 && o.in === 1).length;
-    process.exit(up >= 1 ? 0 : 1);
-  });'; }
+osd_up() { ceph_ osd stat --format json | grep -q '"num_up_osds":1,'; }
 wait_for "the OSD" osd_up
+phase osd
 
 # ------------------------------------------------------------------ gateway
 spawn rgw radosgw -n client.rgw.gw
-wait_for "the gateway on port $RGW_PORT" node -e '
-  require("node:http").get(process.argv[1], (r) => process.exit(r.statusCode < 500 ? 0 : 1))
-    .on("error", () => process.exit(1));' "http://127.0.0.1:$RGW_PORT/"
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for "the gateway on port $RGW_PORT" port_open "$RGW_PORT"
+phase gateway
 
 # ------------------------------------------------------------------ users and role
-key() { node -e '
-  const c = require("node:crypto"), A = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  const n = Number(process.argv[1]), alphabet = n === 20 ? A : A + "abcdefghijklmnopqrstuvwxyz";
-  console.log(Array.from(c.randomBytes(n), (b) => alphabet[b % alphabet.length]).join(""));' "$1"; }
 admin_() { radosgw-admin -c "$CONF" -n client.admin "$@"; }
 user() {
   local uid=$1 access=$2 secret=$3 caps=$4
@@ -205,9 +215,11 @@ user() {
     ${caps:+--caps "$caps"} >"$DIR/log/user-$uid.json" 2>>"$DIR/log/radosgw-admin.err" ||
     fail "radosgw-admin user create $uid failed: $(tail -3 "$DIR/log/radosgw-admin.err")"
 }
-ADMIN_KEY=$(key 20) ADMIN_SECRET=$(key 40)
-DEST_KEY=$(key 20) DEST_SECRET=$(key 40)
-TEA_KEY=$(key 20) TEA_SECRET=$(key 40)
+# Access key ids of 20 upper-case letters and digits, secrets of 40 letters and digits.
+read -r ADMIN_KEY ADMIN_SECRET DEST_KEY DEST_SECRET TEA_KEY TEA_SECRET < <(node -e '
+  const c = require("node:crypto"), A = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", a = A + "abcdefghijklmnopqrstuvwxyz";
+  const key = (n, alphabet) => Array.from(c.randomBytes(n), (b) => alphabet[b % alphabet.length]).join("");
+  console.log([0, 1, 2].map(() => `${key(20, A)} ${key(40, a)}`).join(" "));')
 # admin: owns the source buckets (the archive's account) and seeds them
 user archive-admin "$ADMIN_KEY" "$ADMIN_SECRET" "users=*;buckets=*;user-policy=*;roles=*"
 # destination: the user's own key pair, owns the destination buckets
@@ -223,13 +235,14 @@ admin_ role create --role-name "$ROLE" --assume-role-policy-doc "$TRUST" \
   >"$DIR/log/role.json" 2>>"$DIR/log/radosgw-admin.err" || fail "radosgw-admin role create failed"
 admin_ role-policy put --role-name "$ROLE" --policy-name s3-all --policy-doc "$ROLE_POLICY" \
   >/dev/null 2>>"$DIR/log/radosgw-admin.err" || fail "radosgw-admin role-policy put failed"
+phase users
 ROLE_ARN="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.arn ?? r.Arn ?? r.role?.arn)' "$DIR/log/role.json")"
 
 # ------------------------------------------------------------------ info file
 mkdir -p "$(dirname "$INFO")"
 node -e '
   const [info, ...a] = process.argv.slice(1);
-  const [dir, conf, endpoint, region, monPort, rgwPort, ak, as, dk, ds, tk, ts, roleArn, mon, osd, rgw, fsid, kmsKeyId] = a;
+  const [dir, conf, endpoint, region, monPort, rgwPort, ak, as, dk, ds, tk, ts, roleArn, mon, osd, rgw, fsid, kmsKeyId, starts] = a;
   const doc = {
     endpoint, region, rgwPort: Number(rgwPort), monPort: Number(monPort), fsid,
     admin: { uid: "archive-admin", accessKeyId: ak, secretAccessKey: as },
@@ -237,13 +250,15 @@ node -e '
     tea: { uid: "tea", accessKeyId: tk, secretAccessKey: ts },
     roleArn, kmsKeyId,
     pids: { mon: Number(mon), osd: Number(osd), rgw: Number(rgw) },
+    starts: Object.fromEntries(["mon", "osd", "rgw"].map((n, i) => [n, Number(starts.split(" ")[i])])),
     dataDir: dir, confFile: conf, logDir: dir + "/log",
   };
   require("fs").writeFileSync(info, JSON.stringify(doc, null, 2) + "\n", { mode: 0o600 });
 ' "$INFO" "$DIR" "$CONF" "http://127.0.0.1:$RGW_PORT" "$REGION" "$MON_PORT" "$RGW_PORT" \
   "$ADMIN_KEY" "$ADMIN_SECRET" "$DEST_KEY" "$DEST_SECRET" "$TEA_KEY" "$TEA_SECRET" "$ROLE_ARN" \
-  "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" "$FSID" "$KMS_KEY_ID"
+  "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" "$FSID" "$KMS_KEY_ID" "${STARTS[*]}"
 cp "$INFO" "$DIR/info.json"
 
 trap - EXIT
-say "up in $((SECONDS - started)) s: http://127.0.0.1:$RGW_PORT (PIDs ${PIDS[*]}), info in $INFO"
+phase role
+say "up in $((SECONDS - started)) s ($PHASES): http://127.0.0.1:$RGW_PORT (PIDs ${PIDS[*]}), info in $INFO"
