@@ -89,7 +89,9 @@ describeRgw('the pipeline on RGW', () => {
 
     it('calls the credentials endpoint per worker and refresh, never per object', () => {
       const refreshesBound = Math.ceil(seconds / (LIFETIME_SECONDS - 1)) + 1;
-      expect(world.tea.issued).toBeGreaterThanOrEqual(2);
+      // RGW copies this sample in about as long as the credentials live: refreshes are certain only
+      // when the run outlived them.
+      expect(world.tea.issued).toBeGreaterThanOrEqual(seconds > LIFETIME_SECONDS ? 2 : 1);
       expect(world.tea.calls).toBeLessThanOrEqual(WORKERS + 1 + refreshesBound);
       expect(world.tea.calls).toBeLessThan(objects.length / 2);
     });
