@@ -141,9 +141,9 @@ rgw dns name = 127.0.0.1
 rgw crypt require ssl = false
 rgw crypt s3 kms backend = testing
 rgw crypt s3 kms encryption keys = $KMS_KEY_ID=$KMS_KEY
-${RGW_EXTRA_CONF:-}
 # The SDK sends LocationConstraint=<region> on CreateBucket outside us-east-1; the zonegroup is "default".
 rgw relaxed region enforcement = true
+${RGW_EXTRA_CONF:-}
 EOF
 
 ceph_() { ceph -c "$CONF" --connect-timeout 10 "$@"; }
@@ -195,7 +195,7 @@ OSD_ID="$(ceph_ osd new "$OSD_UUID")"
 mkdir -p "$DIR/osd/$OSD_ID"
 ceph-osd --mkfs -i "$OSD_ID" --osd-uuid "$OSD_UUID" -c "$CONF" >"$DIR/log/osd-mkfs.out" 2>&1 ||
   fail "ceph-osd --mkfs failed: $(tail -3 "$DIR/log/osd-mkfs.out")"
-ceph_ osd crush add "osd.$OSD_ID" 1.0 root=default >/dev/null 2>&1
+ceph_ osd crush add "osd.$OSD_ID" 1.0 root=default >/dev/null 2>&1 || fail "ceph osd crush add failed"
 spawn osd ceph-osd -i "$OSD_ID"
 osd_up() { ceph_ osd stat --format json | grep -q '"num_up_osds":1,'; }
 wait_for "the OSD" osd_up
@@ -224,7 +224,7 @@ read -r ADMIN_KEY ADMIN_SECRET DEST_KEY DEST_SECRET TEA_KEY TEA_SECRET < <(node 
 user archive-admin "$ADMIN_KEY" "$ADMIN_SECRET" "users=*;buckets=*;user-policy=*;roles=*"
 # destination: the user's own key pair, owns the destination buckets
 user destination "$DEST_KEY" "$DEST_SECRET" ""
-# tea: the credentials endpoint's service user; may only call sts:AssumeRole on the reader role
+# tea: the credentials endpoint's service user, the one the reader role trusts
 user tea "$TEA_KEY" "$TEA_SECRET" ""
 
 ROLE=tea-source-reader
@@ -235,8 +235,9 @@ admin_ role create --role-name "$ROLE" --assume-role-policy-doc "$TRUST" \
   >"$DIR/log/role.json" 2>>"$DIR/log/radosgw-admin.err" || fail "radosgw-admin role create failed"
 admin_ role-policy put --role-name "$ROLE" --policy-name s3-all --policy-doc "$ROLE_POLICY" \
   >/dev/null 2>>"$DIR/log/radosgw-admin.err" || fail "radosgw-admin role-policy put failed"
-phase users
-ROLE_ARN="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.arn ?? r.Arn ?? r.role?.arn)' "$DIR/log/role.json")"
+ROLE_ARN="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.arn ?? r.Arn ?? r.role?.arn ?? "")' "$DIR/log/role.json")"
+[ -n "$ROLE_ARN" ] || fail "radosgw-admin role create printed no ARN: $(head -c 300 "$DIR/log/role.json")"
+phase "users and role"
 
 # ------------------------------------------------------------------ info file
 mkdir -p "$(dirname "$INFO")"
@@ -260,5 +261,4 @@ node -e '
 cp "$INFO" "$DIR/info.json"
 
 trap - EXIT
-phase role
 say "up in $((SECONDS - started)) s ($PHASES): http://127.0.0.1:$RGW_PORT (PIDs ${PIDS[*]}), info in $INFO"
