@@ -11,7 +11,7 @@
 import { createHash, createHmac, type BinaryLike, type Hash, type Hmac } from 'node:crypto';
 import * as http from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { CredentialIssuer, IssuedCredentials } from '../../local/issuer';
+import type { CredentialIssuer, IssuedCredentials } from './issuer';
 
 export interface RgwIssuerOptions extends StsEndpoint {
   /** ARN of the role to assume, e.g. `arn:aws:iam:::role/tea-source-reader`. */

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { EmbeddedS3 } from '../../local/embedded-s3';
+import { EmbeddedS3 } from '../../emulators/s3/server';
 import { readRgwInfo, startRgwWorld } from '../../test/e2e/backends/rgw';
 import { PROBES, seed, type Answer, type Backend, type Probe } from './probes';
 

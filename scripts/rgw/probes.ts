@@ -3,7 +3,7 @@
  * normalised (ETags to their shape, dates and request ids dropped) so that they can be compared.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { IssuedCredentials } from '../../local/issuer';
+import type { IssuedCredentials } from '../../emulators/tea/issuer';
 import { element, elements, send, type Keys, type RawResponse, type S3Target } from './raw-s3';
 
 /** A response header, repeated ones joined. */

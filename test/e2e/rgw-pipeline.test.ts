@@ -8,7 +8,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { TransferResult } from '../../shared/batch';
 import { runPipelineLocally, type LocalRunOptions } from '../../local/pipeline';
 import { sampleLayout, seedSample, verifyCopies, type SampleObject } from '../../local/sample';
-import { listKeys, runCli, writeEvent } from '../integration/e2e-helpers';
+import { listKeys, runCli, writeEvent } from '../helpers/cli';
 import { rgwSelected, startRgwWorld, type RgwWorld } from './backends/rgw';
 
 const describeRgw = rgwSelected() ? describe : describe.skip;

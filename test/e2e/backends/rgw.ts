@@ -17,7 +17,7 @@ import {
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { RgwCredentialIssuer } from '../../../emulators/tea/rgw-issuer';
-import { startTeaEmulator, type ExpirationFormat, type TeaEmulator } from '../../../local/tea-emulator';
+import { startTeaEmulator, type ExpirationFormat, type TeaEmulator } from '../../../emulators/tea/emulator';
 
 export interface RgwKeyPair {
   uid: string;
