@@ -5,9 +5,9 @@
  * Runs with `E2E_BACKEND=rgw` (`npm run test:rgw`); skipped otherwise.
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { TransferResult } from '../../shared/batch';
+import type { TransferResult } from '../../shared/contracts';
 import { runPipelineLocally, type LocalRunOptions } from '../../local/pipeline';
-import { sampleLayout, seedSample, verifyCopies, type SampleObject } from '../../local/sample';
+import { sampleLayout, seedSample, verifyCopies, type SampleObject } from '../../emulators/sample';
 import { listKeys, runCli, writeEvent } from '../helpers/cli';
 import { rgwSelected, startRgwWorld, type RgwWorld } from './backends/rgw';
 
