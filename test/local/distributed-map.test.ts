@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FolderStagingStore } from '../../shared/staging';
-import { batchItems, readItems } from '../../local/stepfunctions/distributed-map';
+import { Batcher, readItems, type BatchLimits } from '../../local/stepfunctions/distributed-map/items';
 import {
   loadStateMachine,
   runStateMachine,
@@ -116,6 +116,23 @@ async function resultsOf(manifestKey: string) {
   };
 }
 
+/** All the batches of `items`, formed one item at a time as a Map Run forms them. */
+function batchItems(items: Json[], limits: BatchLimits): Json[][] {
+  const batcher = new Batcher(limits);
+  const batches = items.flatMap((item, index) => {
+    const closed = batcher.add(item, index);
+    return closed ? [closed] : [];
+  });
+  const last = batcher.flush();
+  return last ? [...batches, last] : batches;
+}
+
+async function collect<T>(values: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const value of values) all.push(value);
+  return all;
+}
+
 const fail = (name: string, message: string): never => {
   throw Object.assign(new Error(message), { name });
 };
@@ -160,14 +177,16 @@ describe('batchItems', () => {
 describe('readItems', () => {
   it('reads JSONL lines (blank lines skipped) up to MaxItems, and a JSON array', async () => {
     await staging.put('m.jsonl', '{"Key":"a"}\r\n\n{"Key":"b é"}\n{"Key":"c"}\n');
-    expect(await readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' })).toEqual([
+    expect(await collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' }))).toEqual([
       { Key: 'a' },
       { Key: 'b é' },
       { Key: 'c' },
     ]);
-    expect(await readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' }, 2)).toHaveLength(2);
+    expect(
+      await collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' }, 2)),
+    ).toHaveLength(2);
     await staging.put('m.json', JSON.stringify([1, 'é', { x: null }]));
-    expect(await readItems(staging, 'JSON', { Bucket: 'local-staging', Key: 'm.json' })).toEqual([
+    expect(await collect(readItems(staging, 'JSON', { Bucket: 'local-staging', Key: 'm.json' }))).toEqual([
       1,
       'é',
       { x: null },
@@ -177,13 +196,13 @@ describe('readItems', () => {
   it('fails with States.ItemReaderFailed naming the line that is not JSON', async () => {
     await staging.put('bad.jsonl', '{"Key":"a"}\n{"Key":\n');
     await expect(
-      readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'bad.jsonl' }),
+      collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'bad.jsonl' })),
     ).rejects.toMatchObject({
       name: 'States.ItemReaderFailed',
       message: expect.stringMatching(/line 2 is not JSON/),
     });
     await expect(
-      readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'missing' }),
+      collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'missing' })),
     ).rejects.toMatchObject({
       name: 'States.ItemReaderFailed',
     });
