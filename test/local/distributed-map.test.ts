@@ -9,14 +9,23 @@ import {
   type BatchDone,
   type LambdaHandler,
 } from '../../local/stepfunctions/host';
+import {
+  Batch,
+  collect,
+  COPY,
+  copyObjects,
+  definitionOf,
+  fail,
+  Json,
+  jsonLines,
+  keys,
+  PLACEHOLDER,
+  readResults,
+  runMap,
+} from './fixtures/distributed-map';
 
-const COPY = 'arn:aws:lambda:us-west-2:000000000000:function:Copy';
-const PLACEHOLDER = 'stagingbucket0123';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const ISO_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Batch = { BatchInput?: Record<string, Json>; Items: Json[] };
 
 let dir: string;
 let staging: FolderStagingStore;
@@ -28,93 +37,16 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const keys = (n: number): { Key: string }[] => Array.from({ length: n }, (_, i) => ({ Key: `k${i}` }));
-const writeManifest = (items: unknown[], key = 'run/manifest.jsonl') =>
-  staging.put(key, items.map((item) => JSON.stringify(item)).join('\n') + '\n');
-
-/** The CopyObjects state as the pipeline's construct renders it (CDK DistributedMap, LambdaInvoke child). */
-function copyObjects(fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    Type: 'Map',
-    ItemProcessor: {
-      ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
-      StartAt: 'CopyBatch',
-      States: {
-        CopyBatch: {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::lambda:invoke',
-          Parameters: { FunctionName: COPY, 'Payload.$': '$' },
-          OutputPath: '$.Payload',
-          End: true,
-        },
-      },
-    },
-    ItemReader: {
-      Resource: 'arn:aws:states:::s3:getObject',
-      ReaderConfig: { InputType: 'JSONL' },
-      Parameters: { 'Bucket.$': '$.Manifest.Bucket', 'Key.$': '$.Manifest.Key' },
-    },
-    ItemBatcher: {
-      MaxItemsPerBatch: 2,
-      BatchInput: { 'RunId.$': '$.RunId', 'Execution.$': '$$.Execution.Name' },
-    },
-    ResultWriter: {
-      Resource: 'arn:aws:states:::s3:putObject',
-      Parameters: { Bucket: PLACEHOLDER, Prefix: 'results' },
-    },
-    ResultPath: '$.Map',
-    End: true,
-    ...fields,
-  };
-}
-
-const definitionOf = (map: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  StartAt: 'CopyObjects',
-  States: { CopyObjects: map, ...extra },
-});
-
-const input = () => ({ RunId: 'run-1', Manifest: { Bucket: 'local-staging', Key: 'run/manifest.jsonl' } });
-
-function run(definition: object, copy: LambdaHandler, extra: Record<string, unknown> = {}) {
-  return runStateMachine(definition, input(), {
-    staging,
-    stagingBucketPlaceholder: PLACEHOLDER,
-    handlers: { [COPY]: copy },
-    name: 'exec-1',
-    ...extra,
-  });
-}
+const writeManifest = (items: unknown[], key = 'run/manifest.jsonl') => staging.put(key, jsonLines(items));
+const run = (definition: object, copy: LambdaHandler, extra: Record<string, unknown> = {}) =>
+  runMap(staging, definition, copy, extra);
 
 function outputOf(outcome: Awaited<ReturnType<typeof run>>): Record<string, Json> {
   if (outcome.Status !== 'SUCCEEDED') throw new Error(`expected SUCCEEDED, got ${JSON.stringify(outcome)}`);
   return outcome.Output as Record<string, Json>;
 }
 
-async function readJson<T>(key: string): Promise<T> {
-  const text = await staging.getText(key);
-  if (text === undefined) throw new Error(`${key} was not written`);
-  return JSON.parse(text) as T;
-}
-
-interface Manifest {
-  DestinationBucket: string;
-  MapRunArn: string;
-  ResultFiles: Record<'SUCCEEDED' | 'FAILED' | 'PENDING', { Key: string; Size: number }[]>;
-}
-
-async function resultsOf(manifestKey: string) {
-  const manifest = await readJson<Manifest>(manifestKey);
-  const read = async (status: 'SUCCEEDED' | 'FAILED' | 'PENDING') =>
-    (
-      await Promise.all(manifest.ResultFiles[status].map((f) => readJson<Record<string, Json>[]>(f.Key)))
-    ).flat();
-  return {
-    manifest,
-    succeeded: await read('SUCCEEDED'),
-    failed: await read('FAILED'),
-    pending: await read('PENDING'),
-  };
-}
+const resultsOf = (manifestKey: string) => readResults(staging, manifestKey);
 
 /** All the batches of `items`, formed one item at a time as a Map Run forms them. */
 function batchItems(items: Json[], limits: BatchLimits): Json[][] {
@@ -126,16 +58,6 @@ function batchItems(items: Json[], limits: BatchLimits): Json[][] {
   const last = batcher.flush();
   return last ? [...batches, last] : batches;
 }
-
-async function collect<T>(values: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const value of values) all.push(value);
-  return all;
-}
-
-const fail = (name: string, message: string): never => {
-  throw Object.assign(new Error(message), { name });
-};
 
 describe('batchItems', () => {
   it('batches by count', () => {

@@ -77,6 +77,8 @@ interface OpenFile {
   readonly stream: PassThrough;
   /** The store's put of the stream: settles once the file is written, or rejects. */
   readonly stored: Promise<void>;
+  /** Why the put failed, so that the next write fails at once rather than when the buffer is full. */
+  error?: unknown;
   bytes: number;
   entries: number;
 }
@@ -195,15 +197,15 @@ export class ResultFiles {
     const key = `${this.folder}/${status}_${this.written[status].length}.json`;
     const stream = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
     const stored = this.staging.put(key, stream, { contentType: 'application/json' });
-    // Observed by every write and by close; a failed put must not go unhandled meanwhile.
-    stored.catch(() => undefined);
     const file: OpenFile = { key, stream, stored, bytes: 1, entries: 0 };
+    stored.catch((error: unknown) => (file.error = error));
     this.open[status] = file;
     stream.write('[');
     return file;
   }
 
   private async write(file: OpenFile, chunk: string): Promise<void> {
+    if (file.error !== undefined) throw file.error;
     file.bytes += Buffer.byteLength(chunk);
     if (!file.stream.write(chunk)) await Promise.race([once(file.stream, 'drain'), file.stored]);
   }
