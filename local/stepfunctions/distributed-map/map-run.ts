@@ -85,8 +85,6 @@ export interface MapRunRuntime {
   readonly onBatchDone?: (event: BatchDone) => void;
   readonly now?: () => Date;
   readonly newId?: () => string;
-  /** Size at which a result file is closed and the next one started (default 5 GB, as Step Functions). */
-  readonly resultFileMaxBytes?: number;
 }
 
 /** ToleratedFailureCount and ToleratedFailurePercentage, the percentage of all the Map Run's items. */
@@ -188,7 +186,7 @@ export async function runMapRun(
   const cap = runtime.maxConcurrencyCap ?? DEFAULT_MAX_CONCURRENCY_CAP;
   const concurrency = maxConcurrency > 0 ? Math.min(maxConcurrency, cap) : cap;
   const results = plan.writesResults
-    ? ResultFiles.create(runtime.staging, input.Writer ?? {}, mapRunId, mapRunArn, runtime.resultFileMaxBytes)
+    ? ResultFiles.create(runtime.staging, input.Writer ?? {}, mapRunId, mapRunArn)
     : undefined;
   // Without ResultWriter the Map's output is the array of its children's results, in item order.
   const inline: JsonValue[] = [];
