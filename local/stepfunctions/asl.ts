@@ -23,6 +23,25 @@ export type ExecutionOutcome =
 /** Step Functions' limit on a state's input or output and on an execution's input (256 KiB). */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
+/** Longest Task timeout Node's timers can hold (setTimeout overflows past 2^31-1 ms); Map states have none. */
+export const UNBOUNDED_TIMEOUT_SECONDS = 2_000_000;
+
+/** The fields a Task and a Map state share besides Type, Retry and Catch: transitions and data paths. */
+export const PATH_AND_TRANSITION_FIELDS = [
+  'Comment',
+  'Next',
+  'End',
+  'InputPath',
+  'OutputPath',
+  'ResultPath',
+  'ResultSelector',
+] as const;
+
+/** An execution's ARN: its state machine's, with `execution` for `stateMachine`, and its name. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
 export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? 'null', 'utf8');
 }

@@ -16,33 +16,27 @@ import {
 } from 'aws-local-stepfunctions';
 import type { StagingStore } from '../../shared/staging';
 import {
+  executionArnOf,
+  ExecutionOutcome,
+  JsonObject,
+  JsonValue,
+  StateMachineDefinition,
+  toJson,
+} from './asl';
+import type { DistributedMapPlan } from './distributed-map/definition';
+import {
   BatchDone,
   ChildExecution,
   ChildIdentity,
-  DISTRIBUTED_MAP_RESOURCE,
-  DistributedMapPlan,
-  isDistributedMap,
   MapRunStarted,
-  planDistributedMap,
   runMapRun,
-  UNBOUNDED_TIMEOUT_SECONDS,
-} from './distributed-map';
-import {
-  checkFields,
-  ExecutionOutcome,
-  isObject,
-  JsonObject,
-  JsonValue,
-  StateDefinition,
-  StateMachineDefinition,
-  toJson,
-  UnsupportedDefinitionError,
-} from './asl';
-import { LambdaFunctions, LambdaHandler, lambdaTaskHandler, TaskHandler } from './lambda';
+} from './distributed-map/map-run';
+import type { LambdaHandler } from './lambda';
+import { prepareDefinition } from './prepare';
 
 export type { ExecutionOutcome } from './asl';
 export type { LambdaHandler } from './lambda';
-export type { BatchDone, MapRunStarted } from './distributed-map';
+export type { BatchDone, MapRunStarted } from './distributed-map/map-run';
 
 type Overrides = NonNullable<RunOptions['overrides']>;
 type LibraryExecution = ReturnType<StateMachine['run']>;
@@ -92,161 +86,6 @@ export interface LoadedStateMachine {
 }
 
 const DEFAULT_STATE_MACHINE_ARN = 'arn:aws:states:us-west-2:000000000000:stateMachine:LocalStateMachine';
-const TASK_FIELDS = [
-  'Type',
-  'Comment',
-  'Next',
-  'End',
-  'Resource',
-  'Parameters',
-  'InputPath',
-  'OutputPath',
-  'ResultPath',
-  'ResultSelector',
-  'Retry',
-  'Catch',
-  'TimeoutSeconds',
-  'TimeoutSecondsPath',
-];
-/** Fields of JSONata and of workflow variables, which aws-local-stepfunctions 3 ignores. */
-const IGNORED_BY_LIBRARY = ['Assign', 'Arguments', 'Output', 'Items', 'Variables'];
-
-interface Prepared {
-  readonly tasks: Record<string, TaskHandler>;
-  readonly maps: Record<string, DistributedMapPlan>;
-  readonly names: Set<string>;
-}
-
-function replaceString(value: unknown, from: string, to: string): unknown {
-  if (value === from) return to;
-  if (Array.isArray(value)) return value.map((item) => replaceString(item, from, to));
-  if (isObject(value))
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceString(v, from, to)]));
-  return value;
-}
-
-/**
- * aws-local-stepfunctions sets a field named "$" for `ResultPath: "$"` instead of replacing the input with
- * the result. `"$"` is also the default ResultPath (of a state and of a catcher): dropping it is exact.
- */
-function withoutRootResultPaths(state: StateDefinition): StateDefinition {
-  const { ResultPath, ...rest } = state;
-  const result: StateDefinition = ResultPath === '$' ? rest : state;
-  if (!Array.isArray(state.Catch)) return result;
-  const catchers = (state.Catch as Record<string, unknown>[]).map(({ ResultPath: path, ...catcher }) =>
-    path === '$' ? catcher : { ...catcher, ResultPath: path },
-  );
-  return { ...result, Catch: catchers };
-}
-
-function prepareDefinition(
-  definition: StateMachineDefinition,
-  where: string,
-  allowed: readonly string[],
-  functions: LambdaFunctions,
-  prepared: Prepared,
-): StateMachineDefinition {
-  if (!isObject(definition) || typeof definition.StartAt !== 'string' || !isObject(definition.States)) {
-    throw new UnsupportedDefinitionError(where, 'not a state machine definition (StartAt, States)');
-  }
-  checkFields(where, definition, allowed);
-  const states: Record<string, StateDefinition> = {};
-  for (const [name, state] of Object.entries(definition.States)) {
-    const stateWhere = `${state.Type ?? 'State'} state '${name}'`;
-    if (prepared.names.has(name))
-      throw new UnsupportedDefinitionError(stateWhere, 'state names must be unique');
-    prepared.names.add(name);
-    if ('QueryLanguage' in state && state.QueryLanguage !== 'JSONPath') {
-      throw new UnsupportedDefinitionError(
-        stateWhere,
-        'only JSONPath is supported (aws-local-stepfunctions ignores JSONata)',
-      );
-    }
-    const ignored = IGNORED_BY_LIBRARY.filter((field) => field in state);
-    if (ignored.length > 0) {
-      throw new UnsupportedDefinitionError(
-        stateWhere,
-        `${ignored.join(', ')} not supported by aws-local-stepfunctions`,
-      );
-    }
-    const { QueryLanguage: _language, ...rest } = withoutRootResultPaths(state);
-    let result: StateDefinition = rest as StateDefinition;
-    if (state.Type === 'Task') {
-      checkFields(stateWhere, state, [...TASK_FIELDS, 'QueryLanguage']);
-      const handler = lambdaTaskHandler(name, state, functions);
-      if (!handler) {
-        throw new UnsupportedDefinitionError(
-          stateWhere,
-          `resource ${String(state.Resource)} is not emulated locally`,
-        );
-      }
-      prepared.tasks[name] = handler;
-      if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
-        // Step Functions' default Task timeout is 99999999 s; the library's is 60 s.
-        result = { ...result, TimeoutSeconds: UNBOUNDED_TIMEOUT_SECONDS };
-      }
-    } else if (state.Type === 'Map' && isDistributedMap(state)) {
-      const { plan, task } = planDistributedMap(name, rest as StateDefinition);
-      const itemProcessor = prepareDefinition(
-        plan.itemProcessor,
-        `${stateWhere} ItemProcessor`,
-        ['StartAt', 'States', 'Comment'],
-        functions,
-        prepared,
-      );
-      prepared.maps[name] = { ...plan, itemProcessor };
-      result = task;
-    } else if (state.Type === 'Map') {
-      const field = 'ItemProcessor' in state ? 'ItemProcessor' : 'Iterator';
-      const processor = prepareDefinition(
-        state[field] as StateMachineDefinition,
-        `${stateWhere} ${field}`,
-        ['StartAt', 'States', 'Comment', 'ProcessorConfig'],
-        functions,
-        prepared,
-      );
-      result = { ...result, [field]: processor };
-    } else if (state.Type === 'Parallel' && Array.isArray(state.Branches)) {
-      const branches = (state.Branches as StateMachineDefinition[]).map((branch, index) =>
-        prepareDefinition(
-          branch,
-          `${stateWhere} branch ${index}`,
-          ['StartAt', 'States', 'Comment'],
-          functions,
-          prepared,
-        ),
-      );
-      result = { ...result, Branches: branches };
-    }
-    states[name] = result;
-  }
-  return { ...definition, States: states };
-}
-
-/** The prepared definition with each stand-in Task shown as the Map it replaces, to validate all in one go. */
-function validationView(
-  definition: StateMachineDefinition,
-  maps: Record<string, DistributedMapPlan>,
-): StateMachineDefinition {
-  const states: Record<string, StateDefinition> = {};
-  for (const [name, state] of Object.entries(definition.States)) {
-    if (state.Resource === DISTRIBUTED_MAP_RESOURCE) {
-      states[name] = {
-        ...maps[name].asInlineMap,
-        ItemProcessor: validationView(maps[name].itemProcessor, maps),
-      };
-    } else if (state.Type === 'Map') {
-      const field = 'ItemProcessor' in state ? 'ItemProcessor' : 'Iterator';
-      states[name] = { ...state, [field]: validationView(state[field] as StateMachineDefinition, maps) };
-    } else if (state.Type === 'Parallel') {
-      const branches = state.Branches as StateMachineDefinition[];
-      states[name] = { ...state, Branches: branches.map((branch) => validationView(branch, maps)) };
-    } else {
-      states[name] = state;
-    }
-  }
-  return { ...definition, States: states };
-}
 
 /** Maps how an aws-local-stepfunctions execution ended to Step Functions' status, Error and Cause. */
 async function outcomeOf(result: Promise<unknown>): Promise<ExecutionOutcome> {
@@ -284,31 +123,14 @@ function forwardEvents(
  * for anything not emulated.
  */
 export function loadStateMachine(definition: object, options: LoadOptions): LoadedStateMachine {
-  const functions = new LambdaFunctions(options.handlers);
-  const source = (
-    options.stagingBucketPlaceholder
-      ? replaceString(definition, options.stagingBucketPlaceholder, options.staging.bucket)
-      : definition
-  ) as StateMachineDefinition;
-  if ('QueryLanguage' in source && source.QueryLanguage !== 'JSONPath') {
-    throw new UnsupportedDefinitionError(
-      'definition',
-      'only JSONPath is supported (aws-local-stepfunctions ignores JSONata)',
-    );
-  }
-  const { QueryLanguage: _language, ...root } = source;
-  const prepared: Prepared = { tasks: {}, maps: {}, names: new Set() };
-  const rootDefinition = prepareDefinition(
-    root as StateMachineDefinition,
-    'definition',
-    ['StartAt', 'States', 'Comment', 'Version', 'TimeoutSeconds'],
-    functions,
-    prepared,
-  );
-  // Validate once (asl-validator takes ~0.5 s per definition), with each Map's child in its place.
-  if (options.validate !== false) {
-    new StateMachine(validationView(rootDefinition, prepared.maps) as unknown as LibraryDefinition);
-  }
+  const prepared = prepareDefinition(definition, {
+    handlers: options.handlers,
+    stagingBucket: options.stagingBucketPlaceholder
+      ? { placeholder: options.stagingBucketPlaceholder, name: options.staging.bucket }
+      : undefined,
+    validate: options.validate !== false,
+  });
+  const rootDefinition = prepared.definition;
   const noValidate = { validationOptions: { noValidate: true } };
   const machine = new StateMachine(rootDefinition as unknown as LibraryDefinition, noValidate);
   const children = Object.fromEntries(
@@ -322,7 +144,7 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
 
   const run = async (input: unknown, execution: ExecutionOptions = {}): Promise<ExecutionOutcome> => {
     const name = execution.name ?? randomUUID();
-    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const executionArn = executionArnOf(stateMachineArn, name);
     const controller = new AbortController();
     const abort = (): void => controller.abort();
     execution.signal?.addEventListener('abort', abort);

@@ -2,21 +2,30 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FolderStagingStore } from '../../shared/staging';
-import { batchItems, readItems } from '../../local/stepfunctions/distributed-map';
+import { Batcher, readItems, type BatchLimits } from '../../local/stepfunctions/distributed-map/items';
 import {
   loadStateMachine,
   runStateMachine,
   type BatchDone,
   type LambdaHandler,
 } from '../../local/stepfunctions/host';
+import {
+  Batch,
+  collect,
+  COPY,
+  copyObjects,
+  definitionOf,
+  fail,
+  Json,
+  jsonLines,
+  keys,
+  PLACEHOLDER,
+  readResults,
+  runMap,
+} from './fixtures/distributed-map';
 
-const COPY = 'arn:aws:lambda:us-west-2:000000000000:function:Copy';
-const PLACEHOLDER = 'stagingbucket0123';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const ISO_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Batch = { BatchInput?: Record<string, Json>; Items: Json[] };
 
 let dir: string;
 let staging: FolderStagingStore;
@@ -28,97 +37,27 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const keys = (n: number): { Key: string }[] => Array.from({ length: n }, (_, i) => ({ Key: `k${i}` }));
-const writeManifest = (items: unknown[], key = 'run/manifest.jsonl') =>
-  staging.put(key, items.map((item) => JSON.stringify(item)).join('\n') + '\n');
-
-/** The CopyObjects state as the pipeline's construct renders it (CDK DistributedMap, LambdaInvoke child). */
-function copyObjects(fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    Type: 'Map',
-    ItemProcessor: {
-      ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
-      StartAt: 'CopyBatch',
-      States: {
-        CopyBatch: {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::lambda:invoke',
-          Parameters: { FunctionName: COPY, 'Payload.$': '$' },
-          OutputPath: '$.Payload',
-          End: true,
-        },
-      },
-    },
-    ItemReader: {
-      Resource: 'arn:aws:states:::s3:getObject',
-      ReaderConfig: { InputType: 'JSONL' },
-      Parameters: { 'Bucket.$': '$.Manifest.Bucket', 'Key.$': '$.Manifest.Key' },
-    },
-    ItemBatcher: {
-      MaxItemsPerBatch: 2,
-      BatchInput: { 'RunId.$': '$.RunId', 'Execution.$': '$$.Execution.Name' },
-    },
-    ResultWriter: {
-      Resource: 'arn:aws:states:::s3:putObject',
-      Parameters: { Bucket: PLACEHOLDER, Prefix: 'results' },
-    },
-    ResultPath: '$.Map',
-    End: true,
-    ...fields,
-  };
-}
-
-const definitionOf = (map: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  StartAt: 'CopyObjects',
-  States: { CopyObjects: map, ...extra },
-});
-
-const input = () => ({ RunId: 'run-1', Manifest: { Bucket: 'local-staging', Key: 'run/manifest.jsonl' } });
-
-function run(definition: object, copy: LambdaHandler, extra: Record<string, unknown> = {}) {
-  return runStateMachine(definition, input(), {
-    staging,
-    stagingBucketPlaceholder: PLACEHOLDER,
-    handlers: { [COPY]: copy },
-    name: 'exec-1',
-    ...extra,
-  });
-}
+const writeManifest = (items: unknown[], key = 'run/manifest.jsonl') => staging.put(key, jsonLines(items));
+const run = (definition: object, copy: LambdaHandler, extra: Record<string, unknown> = {}) =>
+  runMap(staging, definition, copy, extra);
 
 function outputOf(outcome: Awaited<ReturnType<typeof run>>): Record<string, Json> {
   if (outcome.Status !== 'SUCCEEDED') throw new Error(`expected SUCCEEDED, got ${JSON.stringify(outcome)}`);
   return outcome.Output as Record<string, Json>;
 }
 
-async function readJson<T>(key: string): Promise<T> {
-  const text = await staging.getText(key);
-  if (text === undefined) throw new Error(`${key} was not written`);
-  return JSON.parse(text) as T;
-}
+const resultsOf = (manifestKey: string) => readResults(staging, manifestKey);
 
-interface Manifest {
-  DestinationBucket: string;
-  MapRunArn: string;
-  ResultFiles: Record<'SUCCEEDED' | 'FAILED' | 'PENDING', { Key: string; Size: number }[]>;
+/** All the batches of `items`, formed one item at a time as a Map Run forms them. */
+function batchItems(items: Json[], limits: BatchLimits): Json[][] {
+  const batcher = new Batcher(limits);
+  const batches = items.flatMap((item, index) => {
+    const closed = batcher.add(item, index);
+    return closed ? [closed] : [];
+  });
+  const last = batcher.flush();
+  return last ? [...batches, last] : batches;
 }
-
-async function resultsOf(manifestKey: string) {
-  const manifest = await readJson<Manifest>(manifestKey);
-  const read = async (status: 'SUCCEEDED' | 'FAILED' | 'PENDING') =>
-    (
-      await Promise.all(manifest.ResultFiles[status].map((f) => readJson<Record<string, Json>[]>(f.Key)))
-    ).flat();
-  return {
-    manifest,
-    succeeded: await read('SUCCEEDED'),
-    failed: await read('FAILED'),
-    pending: await read('PENDING'),
-  };
-}
-
-const fail = (name: string, message: string): never => {
-  throw Object.assign(new Error(message), { name });
-};
 
 describe('batchItems', () => {
   it('batches by count', () => {
@@ -160,14 +99,16 @@ describe('batchItems', () => {
 describe('readItems', () => {
   it('reads JSONL lines (blank lines skipped) up to MaxItems, and a JSON array', async () => {
     await staging.put('m.jsonl', '{"Key":"a"}\r\n\n{"Key":"b é"}\n{"Key":"c"}\n');
-    expect(await readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' })).toEqual([
+    expect(await collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' }))).toEqual([
       { Key: 'a' },
       { Key: 'b é' },
       { Key: 'c' },
     ]);
-    expect(await readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' }, 2)).toHaveLength(2);
+    expect(
+      await collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'm.jsonl' }, 2)),
+    ).toHaveLength(2);
     await staging.put('m.json', JSON.stringify([1, 'é', { x: null }]));
-    expect(await readItems(staging, 'JSON', { Bucket: 'local-staging', Key: 'm.json' })).toEqual([
+    expect(await collect(readItems(staging, 'JSON', { Bucket: 'local-staging', Key: 'm.json' }))).toEqual([
       1,
       'é',
       { x: null },
@@ -177,13 +118,13 @@ describe('readItems', () => {
   it('fails with States.ItemReaderFailed naming the line that is not JSON', async () => {
     await staging.put('bad.jsonl', '{"Key":"a"}\n{"Key":\n');
     await expect(
-      readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'bad.jsonl' }),
+      collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'bad.jsonl' })),
     ).rejects.toMatchObject({
       name: 'States.ItemReaderFailed',
       message: expect.stringMatching(/line 2 is not JSON/),
     });
     await expect(
-      readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'missing' }),
+      collect(readItems(staging, 'JSONL', { Bucket: 'local-staging', Key: 'missing' })),
     ).rejects.toMatchObject({
       name: 'States.ItemReaderFailed',
     });
