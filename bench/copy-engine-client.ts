@@ -21,6 +21,8 @@ import {
 import { copyBatch } from '../functions/copy-batch/copy-batch';
 import { copyClientConfig } from '../shared/aws/s3-config';
 import { copyObject, type CopyOptions } from '../shared/copy';
+import { stagedTokenKey } from '../shared/run-files';
+import { ONE_MACHINE_POLICY } from '../shared/run-policy';
 
 interface World {
   endpoint: string;
@@ -166,7 +168,12 @@ async function run(job: Job): Promise<Record<string, unknown>> {
           Items: items,
           BatchInput: {
             CredentialsEndpoint: 'http://127.0.0.1/unused',
-            Token: { Kind: 'inline', TokenKind: 'bearer', Value: 'unused' },
+            Token: {
+              Kind: 'staged',
+              Bucket: 'bench-staging',
+              Key: stagedTokenKey('bench'),
+              TokenKind: 'bearer',
+            },
             SourceBucket: 'bench-src',
             DestBucket: 'bench-dst',
             Sync: false,
@@ -175,6 +182,8 @@ async function run(job: Job): Promise<Record<string, unknown>> {
         },
         {
           source: async () => ({ client: sourceClient }),
+          endpoints: ONE_MACHINE_POLICY.endpoints,
+          tokens: { stagingBucket: 'bench-staging' },
           destination: client(world, world.destination),
           remainingTimeMs: () => 3_600_000,
           concurrency: job.concurrency,

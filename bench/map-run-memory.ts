@@ -66,8 +66,8 @@ async function main(): Promise<void> {
       Bytes: ITEMS * 1000,
       DryRun: false,
       BatchInput: {
-        CredentialsEndpoint: 'https://tea.example/s3credentials',
-        Token: { Kind: 'inline', TokenKind: 'bearer', Value: 'not-a-real-token' },
+        CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
+        Token: { Kind: 'bearer-parameter', Parameter: '/bench/unused' },
         SourceBucket: 'source-bucket',
         DestBucket: 'dest-bucket',
         Sync: false,

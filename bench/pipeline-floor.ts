@@ -25,6 +25,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { copyBatch } from '../functions/copy-batch/copy-batch';
 import { copyClientConfig } from '../shared/aws/s3-config';
+import { stagedTokenKey } from '../shared/run-files';
+import { ONE_MACHINE_POLICY } from '../shared/run-policy';
 
 interface Job {
   mode: 'raw' | 'signed' | 'engine';
@@ -183,7 +185,12 @@ async function main(): Promise<void> {
           Items: batch.map((o) => ({ Key: o.Key, DestKey: destKey(o.Key), Size: o.Size, ETag: o.ETag })),
           BatchInput: {
             CredentialsEndpoint: 'http://127.0.0.1/unused',
-            Token: { Kind: 'inline', TokenKind: 'bearer', Value: 'unused' },
+            Token: {
+              Kind: 'staged',
+              Bucket: 'bench-staging',
+              Key: stagedTokenKey('bench'),
+              TokenKind: 'bearer',
+            },
             SourceBucket: job.sourceBucket,
             DestBucket: job.destBucket,
             Sync: false,
@@ -192,6 +199,8 @@ async function main(): Promise<void> {
         },
         {
           source: async () => ({ client: source }),
+          endpoints: ONE_MACHINE_POLICY.endpoints,
+          tokens: { stagingBucket: 'bench-staging' },
           destination,
           remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
           concurrency: job.perBatch ?? 4,

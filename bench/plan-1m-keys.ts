@@ -14,6 +14,7 @@ import { RefreshingCredentials } from '../shared/credentials';
 import { createLogger } from '../shared/log';
 import type { StagingStore } from '../shared/staging';
 import { planTransfer } from '../functions/plan/plan';
+import { ONE_MACHINE_POLICY } from '../shared/run-policy';
 
 const KEYS = Number(process.argv[2] ?? 1_000_000);
 const PAGE_SIZE = 1000;
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   const out = await planTransfer(
     {
-      CredentialsEndpoint: 'https://tea.example.org/s3credentials',
+      CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
       BearerToken: 'edl-token-for-the-bench-0123456789',
       Source: { Bucket: 'src-bucket', Prefix: 'big/' },
       Dest: { Bucket: 'dst-bucket', Prefix: 'copy/' },
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
       sourceClient: () => lazyListingClient(pages, sample),
       staging,
       runId: 'bench',
+      policy: ONE_MACHINE_POLICY,
       credentials: (request) =>
         new RefreshingCredentials(request, {
           fetcher: async () => ({

@@ -1,4 +1,5 @@
 import { parseBucketAndPrefix, type BucketAndPrefix } from '../shared/aws/s3-names';
+import { DEFAULT_CREDENTIALS_ENDPOINTS, parseEndpointPattern } from '../shared/credentials/endpoint';
 import { readMirrorsFile, type Mirror } from './mirrors/mirrors-file';
 
 /**
@@ -23,6 +24,16 @@ export interface PipelineConfig {
   readonly dashboard: boolean;
   /** Where alarms are e-mailed; absent: alarms without actions. */
   readonly alarmEmail?: string;
+  /** The credentials endpoints a token may be sent to (URLs or `https://*.suffix` patterns). */
+  readonly credentialsEndpoints: readonly string[];
+  /** Accept tokens inline in the event. */
+  readonly allowInlineTokens: boolean;
+  /** The state machine's TimeoutSeconds. */
+  readonly executionTimeout: number;
+  /** The account that must own destination buckets; `any` turns the check off; absent: the stack's. */
+  readonly destinationBucketOwner?: string;
+  /** KMS keys of SSE-KMS destination buckets. */
+  readonly destinationKmsKeys: readonly string[];
 }
 
 export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
@@ -43,6 +54,11 @@ export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
   tokenParameterPath: '/s3-direct-transfer/',
   mirrors: [],
   dashboard: true,
+  credentialsEndpoints: DEFAULT_CREDENTIALS_ENDPOINTS,
+  allowInlineTokens: false,
+  // A day: runs of a million objects take hours; a stuck one holds its token no longer than this.
+  executionTimeout: 24 * 3600,
+  destinationKmsKeys: [],
 };
 
 /** The context keys this app reads. */
@@ -57,6 +73,11 @@ export const CONTEXT_KEYS = [
   'mirrorsFile',
   'dashboard',
   'alarmEmail',
+  'credentialsEndpoints',
+  'allowInlineTokens',
+  'executionTimeout',
+  'destinationBucketOwner',
+  'destinationKmsKeys',
 ] as const;
 
 export type ContextReader = (key: string) => unknown;
@@ -68,6 +89,13 @@ export function configFromContext(context: ContextReader): PipelineConfig {
   );
   const alarmEmail = optionalString(context, 'alarmEmail');
   const destinationBuckets = parseDestinations(context('destinationBuckets'));
+  const credentialsEndpoints = parseCredentialsEndpoints(context('credentialsEndpoints'));
+  const destinationBucketOwner = optionalString(context, 'destinationBucketOwner');
+  if (destinationBucketOwner !== undefined && !/^(\d{12}|any)$/.test(destinationBucketOwner)) {
+    throw new Error(
+      `destinationBucketOwner: expected a 12-digit account id or "any", got ${JSON.stringify(destinationBucketOwner)}`,
+    );
+  }
   return {
     destinationBuckets,
     maxConcurrency: integer(context, 'maxConcurrency', 1, 10_000),
@@ -76,9 +104,19 @@ export function configFromContext(context: ContextReader): PipelineConfig {
     copyMemoryMb: integer(context, 'copyMemoryMb', 128, 10_240),
     copyTimeoutMinutes: integer(context, 'copyTimeoutMinutes', 1, 15),
     tokenParameterPath,
-    mirrors: mirrorsFrom(context, tokenParameterPath, destinationBuckets),
+    mirrors: mirrorsFrom(context, tokenParameterPath, destinationBuckets, credentialsEndpoints),
     dashboard: boolean(context, 'dashboard'),
     ...(alarmEmail !== undefined && { alarmEmail: parseAlarmEmail(alarmEmail) }),
+    credentialsEndpoints,
+    allowInlineTokens: boolean(context, 'allowInlineTokens'),
+    executionTimeout: integer(context, 'executionTimeout', 60, 365 * 24 * 3600),
+    ...(destinationBucketOwner !== undefined && { destinationBucketOwner }),
+    destinationKmsKeys: listOf(context('destinationKmsKeys'), 'destinationKmsKeys').map((arn) => {
+      if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) {
+        throw new Error(`destinationKmsKeys: expected KMS key ARNs, got ${JSON.stringify(arn)}`);
+      }
+      return arn;
+    }),
   };
 }
 
@@ -87,9 +125,12 @@ function mirrorsFrom(
   context: ContextReader,
   tokenParameterPath: string,
   destinations: DestinationSpec[],
+  credentialsEndpoints: readonly string[],
 ): Mirror[] {
   const file = optionalString(context, 'mirrorsFile');
-  return file === undefined ? [] : readMirrorsFile(file, tokenParameterPath, destinations);
+  return file === undefined
+    ? []
+    : readMirrorsFile(file, tokenParameterPath, { destinations, credentialsEndpoints });
 }
 
 /** An e-mail address, checked for its shape only (SNS asks the address to confirm). */
@@ -107,7 +148,7 @@ function optionalString(context: ContextReader, key: (typeof CONTEXT_KEYS)[numbe
   return raw.trim() || undefined;
 }
 
-function boolean(context: ContextReader, key: 'dashboard'): boolean {
+function boolean(context: ContextReader, key: 'dashboard' | 'allowInlineTokens'): boolean {
   const raw = context(key);
   if (raw === undefined || raw === null || raw === '') return DEFAULT_CONFIG[key];
   if (raw === true || raw === 'true') return true;
@@ -116,35 +157,59 @@ function boolean(context: ContextReader, key: 'dashboard'): boolean {
 }
 
 /**
+ * A list setting: a list (cdk.json), a JSON list in a string, or a comma- or whitespace-separated string
+ * (`-c key=a,b`). Blank entries are dropped.
+ */
+function listOf(value: unknown, key: string): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  let entries: unknown;
+  if (Array.isArray(value)) entries = value;
+  else if (typeof value === 'string' && value.trim().startsWith('[')) {
+    try {
+      entries = JSON.parse(value);
+    } catch {
+      throw new Error(`${key}: not a JSON list: ${value}`);
+    }
+    if (!Array.isArray(entries)) throw new Error(`${key}: expected a list`);
+  } else if (typeof value === 'string') entries = value.split(/[\s,]+/);
+  else throw new Error(`${key}: expected a list or a comma-separated string`);
+  return (entries as unknown[])
+    .map((entry) => {
+      if (typeof entry !== 'string')
+        throw new Error(`${key}: expected strings, got ${JSON.stringify(entry)}`);
+      return entry.trim();
+    })
+    .filter((entry) => entry !== '');
+}
+
+/**
  * Destination buckets from a list (`["a", "b/prefix"]`), a JSON list in a string, or a comma- or
  * whitespace-separated string (`-c destinationBuckets=a,b/prefix`). `s3://` is accepted and dropped.
  */
 export function parseDestinations(value: unknown): DestinationSpec[] {
-  if (value === undefined || value === null || value === '') return [];
-  let entries: unknown[];
-  if (Array.isArray(value)) entries = value;
-  else if (typeof value === 'string' && value.trim().startsWith('[')) {
-    try {
-      entries = JSON.parse(value) as unknown[];
-    } catch {
-      throw new Error(`destinationBuckets: not a JSON list: ${value}`);
-    }
-    if (!Array.isArray(entries)) throw new Error('destinationBuckets: expected a list');
-  } else if (typeof value === 'string') entries = value.split(/[\s,]+/);
-  else throw new Error('destinationBuckets: expected a list of bucket names or a comma-separated string');
+  return listOf(value, 'destinationBuckets')
+    .filter((entry) => entry.replace(/^s3:\/\//, '') !== '')
+    .map((entry) => {
+      try {
+        return parseBucketAndPrefix(entry);
+      } catch (error) {
+        throw new Error(`destinationBuckets: ${(error as Error).message}`, { cause: error });
+      }
+    });
+}
 
-  const out: DestinationSpec[] = [];
+/** Credentials endpoint entries (see shared/credentials/endpoint.ts); unset: the Earthdata Cloud hosts. */
+export function parseCredentialsEndpoints(value: unknown): readonly string[] {
+  const entries = listOf(value, 'credentialsEndpoints');
+  if (entries.length === 0) return DEFAULT_CREDENTIALS_ENDPOINTS;
   for (const entry of entries) {
-    if (typeof entry !== 'string')
-      throw new Error(`destinationBuckets: expected strings, got ${JSON.stringify(entry)}`);
-    if (entry.trim().replace(/^s3:\/\//, '') === '') continue;
     try {
-      out.push(parseBucketAndPrefix(entry));
+      parseEndpointPattern(entry);
     } catch (error) {
-      throw new Error(`destinationBuckets: ${(error as Error).message}`, { cause: error });
+      throw new Error(`credentialsEndpoints: ${(error as Error).message}`, { cause: error });
     }
   }
-  return out;
+  return entries;
 }
 
 /** An SSM parameter path: starts and ends with "/", e.g. "/s3-direct-transfer/". */

@@ -25,7 +25,10 @@ export function acknowledgeWildcardResources(role: iam.IRole, resources: string[
 export function acknowledgePipelineFindings(parts: {
   stateMachine: sfn.StateMachine;
   stagingBucket: s3.IBucket;
+  /** The functions the state machine invokes. */
   functions: lambda.IFunction[];
+  /** Functions of the pipeline it does not invoke (the cleanup). */
+  otherFunctions?: lambda.IFunction[];
 }): void {
   const { stateMachine, stagingBucket, functions } = parts;
   Validations.of(stagingBucket).acknowledge({
@@ -35,7 +38,7 @@ export function acknowledgePipelineFindings(parts: {
       "pipeline's own roles; access is auditable with CloudTrail data events. A log bucket would need " +
       'logs of its own.',
   });
-  for (const fn of functions) {
+  for (const fn of [...functions, ...(parts.otherFunctions ?? [])]) {
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
@@ -75,11 +78,11 @@ export function acknowledgePipelineFindings(parts: {
 }
 
 /** The mirrors' dead-letter queue is one; cdk-nag only recognizes queues used by other queues. */
-export function acknowledgeScheduleDeadLetterQueue(queue: sqs.IQueue): void {
+export function acknowledgeDeadLetterQueue(queue: sqs.IQueue, of: string): void {
   Validations.of(queue).acknowledge({
     id: 'AwsSolutions-SQS3',
     reason:
-      "This queue is the dead-letter queue of the mirrors' EventBridge Scheduler targets (DeadLetterConfig), " +
+      `This queue is the dead-letter queue of ${of} (DeadLetterConfig), ` +
       'which cdk-nag does not recognize; a dead-letter queue needs no dead-letter queue of its own.',
   });
 }

@@ -1,20 +1,18 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config';
+import {
+  CREDENTIALS_ENDPOINTS_OUTPUT,
+  DASHBOARD_OUTPUT,
+  MIRROR_SCHEDULE_GROUP_OUTPUT,
+  MIRRORS_DEAD_LETTER_QUEUE_OUTPUT,
+  STAGING_BUCKET_OUTPUT,
+  STATE_MACHINE_ARN_OUTPUT,
+  TOKEN_PARAMETER_PATH_OUTPUT,
+} from '../shared/deployment';
 import { TransferPipeline } from './transfer-pipeline';
 
-/** The stack's name: `s3-direct-transfer start` finds the state machine by its outputs. */
-export const STACK_NAME = 'S3DirectTransfer';
-
-/** Stack output holding the state machine's ARN. */
-export const STATE_MACHINE_ARN_OUTPUT = 'StateMachineArn';
-/** Stack output holding the staging bucket's name. */
-export const STAGING_BUCKET_OUTPUT = 'StagingBucketName';
-/** Stack output holding the CloudWatch dashboard's name (when there is one). */
-export const DASHBOARD_OUTPUT = 'DashboardName';
-/** Stack outputs of the mirrors (when there are some): their schedule group and dead-letter queue. */
-export const MIRROR_SCHEDULE_GROUP_OUTPUT = 'MirrorScheduleGroup';
-export const MIRRORS_DEAD_LETTER_QUEUE_OUTPUT = 'MirrorsDeadLetterQueueUrl';
+export { STACK_NAME } from '../shared/deployment';
 
 export interface TransferStackProps extends StackProps {
   /** Settings, usually from the CDK context (see config.ts). */
@@ -42,10 +40,23 @@ export class TransferStack extends Stack {
       mirrors: config.mirrors,
       dashboard: config.dashboard,
       alarmEmail: config.alarmEmail,
+      credentialsEndpoints: config.credentialsEndpoints,
+      allowInlineTokens: config.allowInlineTokens,
+      executionTimeout: Duration.seconds(config.executionTimeout),
+      destinationBucketOwner: config.destinationBucketOwner,
+      destinationKmsKeys: config.destinationKmsKeys,
     });
     new CfnOutput(this, STATE_MACHINE_ARN_OUTPUT, {
       value: this.pipeline.stateMachine.stateMachineArn,
       description: 'The transfer state machine (input: the transfer event)',
+    });
+    new CfnOutput(this, TOKEN_PARAMETER_PATH_OUTPUT, {
+      value: config.tokenParameterPath,
+      description: 'Where token parameters live (start stores an inline token under <path>executions/)',
+    });
+    new CfnOutput(this, CREDENTIALS_ENDPOINTS_OUTPUT, {
+      value: this.pipeline.credentialsEndpoints.join(','),
+      description: 'The credentials endpoints the pipeline may send a token to',
     });
     new CfnOutput(this, STAGING_BUCKET_OUTPUT, {
       value: this.pipeline.stagingBucket.bucketName,

@@ -1,16 +1,19 @@
-import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { DEFAULT_CREDENTIALS_ENDPOINTS, parseEndpointPattern } from '../shared/credentials/endpoint';
 import { METRICS_NAMESPACE } from '../shared/metrics';
 import { DEFAULT_CONFIG, parseDestinations, parseParameterPath } from './config';
 import { MirrorSchedules } from './mirrors/schedules';
 import { validateMirrors, type MirrorSpec } from './mirrors/mirrors-file';
 import { PipelineMonitoring } from './monitoring';
 import { acknowledgePipelineFindings } from './nag-acknowledgments';
+import { RunCleanup } from './run-cleanup';
 import { StagingBucket } from './staging-bucket';
 import { COPY_OBJECTS_LABEL, CopyObjectsStep, type Destination } from './steps/copy-objects-step';
 import { PlanStep } from './steps/plan-step';
@@ -98,6 +101,37 @@ export interface TransferPipelineProps {
    * @default 'S3DirectTransfer'
    */
   readonly metricsNamespace?: string;
+  /**
+   * The credentials endpoints the pipeline may send a token to: exact URLs (`https://host/path`) or
+   * `https://*.host.suffix` patterns. Anything else is refused with `InvalidInput` before the token is
+   * read. IP addresses and loopback hosts are never allowed in the deployed Lambdas.
+   * @default the Earthdata Cloud TEA hosts: https://*.earthdata.nasa.gov, https://*.earthdatacloud.nasa.gov, https://*.asf.alaska.edu
+   */
+  readonly credentialsEndpoints?: readonly string[];
+  /**
+   * Accept `BearerToken` and `JwtCookie` in the event. Off by default: an execution's input stays in its
+   * history (90 days), the console and EventBridge events; `s3-direct-transfer start` moves an inline
+   * token into an SSM parameter instead.
+   * @default false
+   */
+  readonly allowInlineTokens?: boolean;
+  /**
+   * Longest an execution may run (the state machine's TimeoutSeconds); its token is deleted when it ends.
+   * @default Duration.hours(24)
+   */
+  readonly executionTimeout?: Duration;
+  /**
+   * The account that must own every destination bucket: S3 refuses a write to a bucket of the same name
+   * owned by anyone else (`x-amz-expected-bucket-owner`). `'any'` turns the check off.
+   * @default the stack's account
+   */
+  readonly destinationBucketOwner?: string;
+  /**
+   * KMS key ARNs of destination buckets encrypted with SSE-KMS: the copy role may generate data keys with
+   * them (through S3 only).
+   * @default - none
+   */
+  readonly destinationKmsKeys?: readonly string[];
 }
 
 /**
@@ -111,8 +145,10 @@ export interface TransferPipelineProps {
 export class TransferPipeline extends Construct {
   /** The pipeline; its input is the transfer event, its output the transfer result. */
   readonly stateMachine: sfn.StateMachine;
-  /** Run files (manifest, staged token, map results, report) under `runs/<execution name>/`; 7-day expiry. */
+  /** Run files (manifest, map results, report) under `runs/<execution name>/`, 7-day expiry; staged tokens under `tokens/`. */
   readonly stagingBucket: s3.Bucket;
+  /** Encrypts staged tokens: Plan encrypts, CopyBatch decrypts, nobody else. */
+  readonly stagingTokenKey: kms.Key;
   readonly planFunction: lambda.Function;
   readonly copyFunction: lambda.Function;
   readonly summarizeFunction: lambda.Function;
@@ -120,6 +156,10 @@ export class TransferPipeline extends Construct {
   readonly mirrorSchedules?: MirrorSchedules;
   /** Alarms and dashboard. */
   readonly monitoring: PipelineMonitoring;
+  /** Deletes an execution's token when the execution ends. */
+  readonly runCleanup: RunCleanup;
+  /** The credentials endpoints the pipeline may send a token to. */
+  readonly credentialsEndpoints: readonly string[];
 
   constructor(scope: Construct, id: string, props: TransferPipelineProps) {
     super(scope, id);
@@ -154,7 +194,24 @@ export class TransferPipeline extends Construct {
 
     const destinations = this.resolveDestinations(props.destinationBuckets);
     const named = destinations.map((d) => ({ bucketName: d.bucket.bucketName, prefix: d.prefix }));
+    const credentialsEndpoints = [...(props.credentialsEndpoints ?? DEFAULT_CREDENTIALS_ENDPOINTS)];
+    credentialsEndpoints.forEach((entry) => {
+      try {
+        parseEndpointPattern(entry);
+      } catch (error) {
+        throw new Error(`TransferPipeline: credentialsEndpoints: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    });
+    this.credentialsEndpoints = credentialsEndpoints;
+    const executionTimeout = props.executionTimeout ?? Duration.hours(24);
+    check(
+      executionTimeout.toSeconds() >= 60 && executionTimeout.toSeconds() <= 365 * 24 * 3600,
+      'executionTimeout must be from 1 minute to 1 year',
+    );
     const mirrors = validateMirrors(props.mirrors ?? [], tokenParameterPath, {
+      credentialsEndpoints,
       // Buckets given as constructs may have names known only at deploy time: then nothing is checked.
       destinations: named.some((d) => Token.isUnresolved(d.bucketName)) ? undefined : named,
     });
@@ -168,11 +225,14 @@ export class TransferPipeline extends Construct {
 
     const staging = new StagingBucket(this, 'StagingBucket');
     this.stagingBucket = staging.bucket;
+    this.stagingTokenKey = staging.tokenKey;
 
     const plan = new PlanStep(this, 'PlanStep', {
       staging,
       tokenParameterPath,
       logRetention,
+      credentialsEndpoints,
+      allowInlineTokens: props.allowInlineTokens ?? false,
     });
     const copy = new CopyObjectsStep(this, 'CopyObjectsStep', {
       staging,
@@ -184,6 +244,12 @@ export class TransferPipeline extends Construct {
       memorySize: copyMemorySize,
       timeout: copyTimeout,
       logRetention,
+      credentialsEndpoints,
+      destinationBucketOwner:
+        props.destinationBucketOwner === 'any'
+          ? undefined
+          : (props.destinationBucketOwner ?? Stack.of(this).account),
+      destinationKmsKeys: props.destinationKmsKeys ?? [],
     });
     const summarize = new SummarizeStep(this, 'SummarizeStep', {
       staging,
@@ -216,8 +282,22 @@ export class TransferPipeline extends Construct {
       comment: 's3-direct-transfer: copy Earthdata Cloud objects into your buckets',
       definitionBody: sfn.DefinitionBody.fromChainable(sfn.Chain.start(plan.task).next(nothingToCopy)),
       tracingEnabled: true,
+      // An execution's token outlives it by no more than this (the cleanup runs when it ends).
+      timeout: executionTimeout,
       // Execution data may name objects and carries the event: never into the logs.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+
+    this.runCleanup = new RunCleanup(this, 'RunCleanup', {
+      stateMachine: this.stateMachine,
+      staging,
+      tokenParameterPath,
+      logRetention,
+    });
+    staging.protectTokens({
+      writer: plan.function.role,
+      reader: copy.function.role,
+      deleters: [summarize.function.role, this.runCleanup.function.role],
     });
 
     this.planFunction = plan.function.function;
@@ -249,6 +329,7 @@ export class TransferPipeline extends Construct {
       stateMachine: this.stateMachine,
       stagingBucket: this.stagingBucket,
       functions: [this.planFunction, this.copyFunction, this.summarizeFunction],
+      otherFunctions: [this.runCleanup.function.function],
     });
     staging.acknowledgeMapAccess(this.stateMachine.role);
   }

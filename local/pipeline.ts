@@ -10,6 +10,8 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CopyBatchInput, CopyBatchOutput, PlanOutput, TransferResult } from '../shared/contracts';
 import { describeCause } from '../shared/errors';
+import { stagedTokenKey } from '../shared/run-files';
+import { ONE_MACHINE_POLICY, type RunPolicy } from '../shared/run-policy';
 import type { StagingStore } from '../shared/staging';
 import { FolderStagingStore } from '../shared/staging';
 import { copyBatch } from '../functions/copy-batch/copy-batch';
@@ -47,6 +49,15 @@ export interface LocalRunOptions {
   readonly artifact?: DefinitionArtifact;
   /** For tests: pauses of Retry states in ms, by state name. */
   readonly retryIntervalOverrides?: Record<string, number | number[]>;
+  /**
+   * Where the token may be sent and whether it may be inline. @default ONE_MACHINE_POLICY (the
+   * archives' endpoints and loopback); DEPLOYED_RUN_POLICY runs as a deployment would.
+   */
+  readonly policy?: RunPolicy;
+  /**
+   * Interrupts the run: no state or object starts any more, copies in flight are aborted with their
+   * multipart uploads, the staged token is deleted; the promise resolves once all of that is done.
+   */
   readonly signal?: AbortSignal;
   readonly onPlanned?: (plan: PlanOutput) => void;
   readonly onProgress?: (progress: LocalProgress) => void;
@@ -58,6 +69,8 @@ export interface LocalRunOptions {
 
 export interface LocalRunOutcome {
   readonly execution: ExecutionOutcome;
+  /** Objects done (copied, skipped or failed) and their bytes, as the copies reported them. */
+  readonly progress: LocalProgress;
   /** The result contract, when the execution succeeded. */
   readonly result?: TransferResult;
   readonly runId: string;
@@ -78,12 +91,15 @@ export async function runPipelineLocally(
   const destination = destinationClient(s3Config, options.destinationCredentials);
   const progress: LocalProgress = { objectsTotal: 0, bytesTotal: 0, objectsDone: 0, bytesDone: 0, failed: 0 };
   const reported = new Set<string>();
+  const policy = options.policy ?? ONE_MACHINE_POLICY;
+  // Batches still copying: an interrupted run waits for their aborts before it returns.
+  const inFlight = new Set<Promise<unknown>>();
 
   const plan = async (input: unknown): Promise<PlanOutput> => {
     const { event: inner, executionName } = unwrapPlanInput(input);
     const output = await planTransfer(
       inner,
-      planDependencies({ s3Config, staging, ssm, runId: executionName ?? runId }),
+      planDependencies({ s3Config, staging, ssm, runId: executionName ?? runId, policy }),
     );
     progress.objectsTotal = output.Count;
     progress.bytesTotal = output.Bytes;
@@ -94,11 +110,10 @@ export async function runPipelineLocally(
 
   const copy = async (input: unknown): Promise<CopyBatchOutput> => {
     const batch = input as CopyBatchInput;
-    const output = options.copyBatchOverride
-      ? await options.copyBatchOverride(batch)
-      : await copyBatch(
-          batch,
-          copyBatchDependencies({
+    const running = options.copyBatchOverride
+      ? options.copyBatchOverride(batch)
+      : copyBatch(batch, {
+          ...copyBatchDependencies({
             s3Config,
             ssm,
             staging: () => staging,
@@ -106,8 +121,18 @@ export async function runPipelineLocally(
             // No Lambda deadline on one machine.
             remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
             tuning: { concurrency: options.copyConcurrency, copyOptions: {} },
+            policy,
+            tokens: { stagingBucket: staging.bucket },
           }),
-        );
+          signal: options.signal,
+        });
+    inFlight.add(running);
+    let output: CopyBatchOutput;
+    try {
+      output = await running;
+    } finally {
+      inFlight.delete(running);
+    }
     const carried = batch.Results?.length ?? 0;
     for (const r of output.Results.slice(carried)) {
       const id = `${r.Key}\u0000${r.DestKey}`;
@@ -146,8 +171,12 @@ export async function runPipelineLocally(
     });
     const result =
       execution.Status === 'SUCCEEDED' ? (execution.Output as unknown as TransferResult) : undefined;
-    return { execution, result, runId, staging };
+    return { execution, result, runId, staging, progress: { ...progress } };
   } finally {
+    // An aborted execution returns at once; its batches are still aborting their uploads.
+    await Promise.allSettled([...inFlight]);
+    // As the deployed pipeline's cleanup does when an execution ends, whichever way it ends.
+    await staging.delete(stagedTokenKey(runId)).catch(() => undefined);
     destination.destroy();
     ssm.destroy();
   }

@@ -21,9 +21,7 @@ export interface ManifestItem {
 /** How a Lambda obtains the TEA token without it appearing in any state input or output. */
 export type TokenReference =
   | { Kind: 'bearer-parameter'; Parameter: string }
-  | { Kind: 'staged'; Bucket: string; Key: string; TokenKind: 'bearer' | 'cookie' }
-  /** Only for the one-machine host, where no state output leaves the process. */
-  | { Kind: 'inline'; TokenKind: 'bearer' | 'cookie'; Value: string };
+  | { Kind: 'staged'; Bucket: string; Key: string; TokenKind: 'bearer' | 'cookie' };
 
 /** What every CopyBatch invocation needs besides its items (Distributed Map `BatchInput`). */
 export interface BatchInput {
@@ -90,3 +88,6 @@ export interface TransferResult {
 }
 
 export const MAX_FAILURES_IN_RESULT = 100;
+
+/** The statuses a Step Functions execution ends in. */
+export const EXECUTION_END_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;

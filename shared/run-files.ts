@@ -12,11 +12,14 @@ export const runPrefix = (runId: string): string => `${RUNS_PREFIX}${runId}/`;
 /** The JSONL manifest Plan writes and the Distributed Map reads. */
 export const manifestKey = (runId: string): string => `${runPrefix(runId)}manifest.jsonl`;
 
-/** The staged token of a run: a private object, deleted when the run ends. */
-export const stagedTokenKey = (runId: string): string => `${runPrefix(runId)}token`;
+/**
+ * Staged tokens live apart from run files, under a prefix of their own: their own KMS key, a 1-day
+ * expiry and a bucket policy that lets only the copy Lambda read them.
+ */
+export const TOKENS_PREFIX = 'tokens/';
 
-/** Every run's staged token, as an IAM resource pattern relative to the bucket. */
-export const STAGED_TOKEN_PATTERN = `${RUNS_PREFIX}*/token`;
+/** The staged token of a run: deleted when the run ends, whichever way it ends. */
+export const stagedTokenKey = (runId: string): string => `${TOKENS_PREFIX}${runId}`;
 
 /** The full report Summarize writes. */
 export const REPORT_NAME = 'report.json';
@@ -26,3 +29,10 @@ const RUN_ID = /^(?!\.{1,2}$)[^/\\\s\u0000-\u001f\u007f]{1,80}$/u; // eslint-dis
 
 /** True when `runId` can name a run's folder. */
 export const isValidRunId = (runId: string): boolean => RUN_ID.test(runId);
+
+/**
+ * The SSM parameter `s3-direct-transfer start` stores an event's inline token in, named after the
+ * execution: the execution's input names the parameter, never the token, and the cleanup deletes it.
+ */
+export const executionTokenParameter = (tokenParameterPath: string, executionName: string): string =>
+  `${tokenParameterPath}executions/${executionName}`;

@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,27 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { classifyS3Error } from './aws/sdk-errors';
+
+/** How an object is written. */
+export interface PutOptions {
+  contentType?: string;
+  /**
+   * Fail with {@link AlreadyExistsError} instead of replacing an object that exists (S3 `If-None-Match: *`,
+   * a file opened with O_EXCL): a run never overwrites another run's files.
+   */
+  exclusive?: boolean;
+  /** Encrypt with this KMS key (SSE-KMS) instead of the bucket's default; ignored by a folder. */
+  kmsKeyId?: string;
+}
+
+/** An exclusive write met an object that exists. */
+export class AlreadyExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} already exists`);
+    this.name = 'AlreadyExistsError';
+  }
+}
 
 /**
  * Where the pipeline keeps its working files (manifest, staged token, map results, report):
@@ -20,7 +41,7 @@ export interface StagingStore {
   /** The bucket name that references ({ Bucket, Key }) to this store carry. */
   readonly bucket: string;
   /** Writes an object; a stream body is streamed, never buffered whole. */
-  put(key: string, body: string | Buffer | Readable, options?: { contentType?: string }): Promise<void>;
+  put(key: string, body: string | Buffer | Readable, options?: PutOptions): Promise<void>;
   /** Reads an object as text; undefined when it does not exist. */
   getText(key: string): Promise<string | undefined>;
   /** Reads an object as a stream. */
@@ -36,22 +57,26 @@ export class S3StagingStore implements StagingStore {
     readonly bucket: string,
   ) {}
 
-  async put(
-    key: string,
-    body: string | Buffer | Readable,
-    options?: { contentType?: string },
-  ): Promise<void> {
-    await new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentType: options?.contentType,
-      },
-      partSize: 8 * 1024 * 1024,
-      queueSize: 2,
-    }).done();
+  async put(key: string, body: string | Buffer | Readable, options: PutOptions = {}): Promise<void> {
+    try {
+      await new Upload({
+        client: this.client,
+        params: {
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: options.contentType,
+          // lib-storage sends these with PutObject, or with CompleteMultipartUpload for a large body.
+          ...(options.exclusive && { IfNoneMatch: '*' }),
+          ...(options.kmsKeyId && { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyId }),
+        },
+        partSize: 8 * 1024 * 1024,
+        queueSize: 2,
+      }).done();
+    } catch (error) {
+      if (options.exclusive && classifyS3Error(error) === 'precondition') throw new AlreadyExistsError(key);
+      throw error;
+    }
   }
 
   async getText(key: string): Promise<string | undefined> {
@@ -100,11 +125,33 @@ export class FolderStagingStore implements StagingStore {
     return full;
   }
 
-  async put(key: string, body: string | Buffer | Readable): Promise<void> {
+  async put(key: string, body: string | Buffer | Readable, options: PutOptions = {}): Promise<void> {
     const file = this.path(key);
-    await mkdir(dirname(file), { recursive: true });
+    // Owner-only folders and files, whatever the umask: staged tokens and reports live here.
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await this.refuseLinks(dirname(file));
+    const flags = options.exclusive
+      ? constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+      : constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+    let handle;
+    try {
+      handle = await open(file, flags, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError(key);
+      throw error;
+    }
     const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
-    await pipeline(source, createWriteStream(file, { mode: 0o600 }));
+    await pipeline(source, handle.createWriteStream());
+  }
+
+  /** Symbolic links between the root and `dir` could send a staged token anywhere: refuse them. */
+  private async refuseLinks(dir: string): Promise<void> {
+    for (let current = dir; ; current = dirname(current)) {
+      if ((await lstat(current)).isSymbolicLink()) {
+        throw new Error(`staging folder ${current} is a symbolic link; refusing to write through it`);
+      }
+      if (current === this.root || dirname(current) === current) return;
+    }
   }
 
   async getText(key: string): Promise<string | undefined> {

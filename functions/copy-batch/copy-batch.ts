@@ -8,7 +8,9 @@ import type {
 } from '../../shared/contracts';
 import { copyObject, type CopyOptions, type CopyResult, type SourceCredentials } from '../../shared/copy';
 import { isWithin, type BucketAndPrefix } from '../../shared/aws/s3-names';
+import { checkEndpoint, type EndpointPolicy } from '../../shared/credentials/endpoint';
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
+import { stagedTokenKey } from '../../shared/run-files';
 import { redactText } from '../../shared/log';
 import { ThroughputEstimator } from './throughput';
 
@@ -59,10 +61,19 @@ export interface CopyBatchDeps {
   abortMarginMs?: number;
   /** How often the deadline is checked while copies run. @default 1000 */
   watchdogIntervalMs?: number;
+  /**
+   * Interrupts the batch (the one-machine runner's Ctrl-C): no object starts any more, copies in flight
+   * are aborted with their multipart uploads, and everything unfinished comes back in `Deferred`.
+   */
+  signal?: AbortSignal;
   /** Learns copy throughput across invocations of a warm container. @default a fresh estimator */
   throughput?: ThroughputEstimator;
   /** Buckets (with optional key prefixes) this deployment may write. @default any */
   allowedDestinations?: readonly BucketAndPrefix[];
+  /** Where the batch's credentials endpoint may be: checked before the token is read. */
+  endpoints: EndpointPolicy;
+  /** Where the run's token may be: a staged token only in this bucket, a parameter only under this path. */
+  tokens: { stagingBucket: string; parameterPath?: string };
   now?: () => number;
   /** For tests. @default copyObject */
   copy?: typeof copyObject;
@@ -74,13 +85,40 @@ function failed(item: ManifestItem, name: string, cause: string): ItemResult {
   return { Key: item.Key, DestKey: item.DestKey, Status: 'FAILED', Bytes: 0, Error: name, Cause: cause };
 }
 
+/**
+ * Whoever may invoke this function directly must not make it read another run's token, or any token
+ * the state machine would not have given it: a staged token is the batch's own run's, in the staging
+ * bucket; a parameter is under the deployment's token path.
+ */
+function checkTokenReference(batch: BatchInput, allowed: CopyBatchDeps['tokens']): void {
+  const token = batch.Token;
+  if (token.Kind === 'staged') {
+    if (token.Bucket !== allowed.stagingBucket || token.Key !== stagedTokenKey(batch.RunId)) {
+      throw invalidInput("CopyBatch input: BatchInput.Token: a staged token must be its own run's");
+    }
+    return;
+  }
+  if (token.Kind === 'bearer-parameter') {
+    if (
+      typeof token.Parameter !== 'string' ||
+      (allowed.parameterPath && !token.Parameter.startsWith(allowed.parameterPath))
+    ) {
+      throw invalidInput(
+        `CopyBatch input: BatchInput.Token: parameters must be under ${allowed.parameterPath}`,
+      );
+    }
+    return;
+  }
+  throw invalidInput('CopyBatch input: BatchInput.Token: expected a staged token or a parameter');
+}
+
 function checkInput(input: CopyBatchInput): void {
   if (typeof input !== 'object' || input === null) throw invalidInput('CopyBatch input: expected an object');
   if (!Array.isArray(input.Items)) throw invalidInput('CopyBatch input: Items must be a list');
   const batch = input.BatchInput as Partial<BatchInput> | undefined;
   if (typeof batch !== 'object' || batch === null)
     throw invalidInput('CopyBatch input: BatchInput is required');
-  for (const field of ['CredentialsEndpoint', 'SourceBucket', 'DestBucket'] as const) {
+  for (const field of ['CredentialsEndpoint', 'SourceBucket', 'DestBucket', 'RunId'] as const) {
     if (typeof batch[field] !== 'string' || batch[field] === '') {
       throw invalidInput(`CopyBatch input: BatchInput.${field} must be a non-empty string`);
     }
@@ -110,6 +148,8 @@ const describeDestinations = (allowed: readonly BucketAndPrefix[]): string =>
 export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Promise<CopyBatchOutput> {
   checkInput(input);
   const batch = input.BatchInput;
+  checkEndpoint(batch.CredentialsEndpoint, deps.endpoints, 'BatchInput.CredentialsEndpoint');
+  checkTokenReference(batch, deps.tokens);
   const now = deps.now ?? Date.now;
   const copy = deps.copy ?? copyObject;
   const log = deps.logger;
@@ -167,6 +207,14 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
     }
   }, deps.watchdogIntervalMs ?? 1_000);
   watchdog.unref?.();
+  const interrupt = (): void => {
+    stopStarting = true;
+    for (const [, run] of running) {
+      if (!run.controller.signal.aborted) run.controller.abort(new InterruptedError());
+    }
+  };
+  if (deps.signal?.aborted) interrupt();
+  deps.signal?.addEventListener('abort', interrupt, { once: true });
 
   const canStart = (item: ManifestItem): boolean => {
     if (stopStarting || systemic) return false;
@@ -216,6 +264,10 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
       });
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
+      if (controller.signal.reason instanceof InterruptedError) {
+        slots[index] = 'DEFERRED';
+        return;
+      }
       if (controller.signal.reason instanceof DeadlineError) {
         if (startedFresh) {
           slots[index] = failed(
@@ -259,6 +311,7 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
   } finally {
     clearInterval(watchdog);
+    deps.signal?.removeEventListener('abort', interrupt);
   }
   if (systemic) throw systemic;
 
@@ -276,6 +329,14 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
     runId: batch.RunId,
   });
   return out;
+}
+
+/** The abort reason of an interrupted batch. */
+class InterruptedError extends Error {
+  constructor() {
+    super('the run was interrupted');
+    this.name = 'AbortError';
+  }
 }
 
 /** The abort reason CopyBatch's watchdog uses. */

@@ -1,7 +1,9 @@
 /**
  * The CopyBatch Lambda: copies a batch of manifest items (see {@link copyBatch}).
  * Input {@link CopyBatchInput}, output {@link CopyBatchOutput}. Environment: `AWS_REGION`, optionally
- * `AWS_ENDPOINT_URL_S3` (see shared/aws/s3-config.ts) and the tuning of {@link copyTuningFromEnv}.
+ * `AWS_ENDPOINT_URL_S3` (see shared/aws/s3-config.ts), `DESTINATION_BUCKET_OWNER` (the account that must own
+ * every destination bucket), `STAGING_BUCKET`, `TOKEN_PARAMETER_PATH`, `CREDENTIALS_ENDPOINTS` (see
+ * shared/run-policy.ts) and the tuning of {@link copyTuningFromEnv}.
  * Emits BytesCopied, ObjectsCopied, ObjectsSkipped, ObjectsFailed and CredentialRefreshes.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
@@ -12,6 +14,8 @@ import { s3ConfigFromEnv } from '../../shared/aws/s3-config';
 import type { CopyBatchInput, CopyBatchOutput } from '../../shared/contracts';
 import { createLogger } from '../../shared/log';
 import { copyBatchCounts, createMetrics, MetricsService, recordCopyBatch } from '../../shared/metrics';
+import { requiredEnv } from '../../shared/lambda-env';
+import { runPolicyFromEnv } from '../../shared/run-policy';
 import { S3StagingStore } from '../../shared/staging';
 import { copyBatch, type SourceSide } from './copy-batch';
 import { ThroughputEstimator } from './throughput';
@@ -28,7 +32,7 @@ let metrics: Metrics | undefined;
 export async function handler(input: CopyBatchInput, context: Context): Promise<CopyBatchOutput> {
   logger.addContext(context);
   const s3Config = s3ConfigFromEnv();
-  destination ??= destinationClient(s3Config);
+  destination ??= destinationClient(s3Config, undefined, process.env.DESTINATION_BUCKET_OWNER || undefined);
   staging ??= new S3Client(s3Config);
   ssm ??= new SSMClient(s3Config.region ? { region: s3Config.region } : {});
   const stagingClient = staging;
@@ -46,6 +50,11 @@ export async function handler(input: CopyBatchInput, context: Context): Promise<
     destination,
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
     tuning: copyTuningFromEnv(),
+    policy: runPolicyFromEnv(),
+    tokens: {
+      stagingBucket: requiredEnv('STAGING_BUCKET'),
+      parameterPath: process.env.TOKEN_PARAMETER_PATH || undefined,
+    },
     logger,
     throughput,
     credentialsOptions: { log: logger },

@@ -39,8 +39,6 @@ export async function resolveTokenReference(
   switch (token?.Kind) {
     case 'bearer-parameter':
       return resolveTeaAuth({ BearerTokenParameter: token.Parameter }, options.ssm);
-    case 'inline':
-      return asAuth(token.TokenKind, token.Value);
     case 'staged': {
       if (!options.staging) throw new Error('no staging store to read the staged token from');
       let value: string | undefined;

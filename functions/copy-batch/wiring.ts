@@ -4,11 +4,12 @@
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { copyClientConfig } from '../../shared/aws/s3-config';
+import { copyClientConfig, expectBucketOwner } from '../../shared/aws/s3-config';
 import { parseBucketAndPrefix } from '../../shared/aws/s3-names';
 import type { CopyOptions } from '../../shared/copy';
 import type { RefreshingCredentialsOptions } from '../../shared/credentials';
 import { listEnv, positiveIntEnv } from '../../shared/lambda-env';
+import type { RunPolicy } from '../../shared/run-policy';
 import type { StagingStore } from '../../shared/staging';
 import type { CopyBatchDeps, CopyLogger, SourceSide } from './copy-batch';
 import { sourceSideFor } from './source-side';
@@ -21,6 +22,14 @@ export interface CopyTuning {
   readonly copyOptions: Omit<CopyOptions, 'signal' | 'sync'>;
   /** `bucket[/prefix]` entries this deployment may write. */
   readonly allowedDestinations?: readonly string[];
+}
+
+/** Where a batch's token may come from. */
+export interface TokenLocations {
+  /** The staging bucket (staged tokens). */
+  readonly stagingBucket: string;
+  /** The SSM path of token parameters. */
+  readonly parameterPath?: string;
 }
 
 /**
@@ -42,12 +51,18 @@ export function copyTuningFromEnv(env: NodeJS.ProcessEnv = process.env): CopyTun
   };
 }
 
-/** The client that writes the destination with the copier's own credentials (the default chain when none). */
+/**
+ * The client that writes the destination with the copier's own credentials (the default chain when
+ * none), refused by S3 on a bucket not owned by `expectedOwner` when that is given.
+ */
 export function destinationClient(
   s3Config: S3ClientConfig,
   credentials?: S3ClientConfig['credentials'],
+  expectedOwner?: string,
 ): S3Client {
-  return new S3Client({ ...s3Config, ...copyClientConfig(), ...(credentials && { credentials }) });
+  const client = new S3Client({ ...s3Config, ...copyClientConfig(), ...(credentials && { credentials }) });
+  if (expectedOwner) expectBucketOwner(client, expectedOwner);
+  return client;
 }
 
 export interface CopyBatchWiring {
@@ -59,6 +74,8 @@ export interface CopyBatchWiring {
   readonly destination: S3Client;
   readonly remainingTimeMs: () => number;
   readonly tuning: CopyTuning;
+  readonly policy: RunPolicy;
+  readonly tokens: TokenLocations;
   readonly logger?: CopyLogger;
   readonly throughput?: ThroughputEstimator;
   readonly credentialsOptions?: RefreshingCredentialsOptions;
@@ -85,6 +102,8 @@ export function copyBatchDependencies(wiring: CopyBatchWiring): CopyBatchDeps {
     concurrency: tuning.concurrency,
     copyOptions: tuning.copyOptions,
     allowedDestinations: tuning.allowedDestinations?.map(parseBucketAndPrefix),
+    endpoints: wiring.policy.endpoints,
+    tokens: wiring.tokens,
     throughput: wiring.throughput,
   };
 }

@@ -2,7 +2,8 @@
  * The Plan Lambda. Input: {@link PlanHandlerInput} (the run's staging folder is then
  * `runs/<execution name>/`) or the transfer event itself (the run id is then the request id).
  * Output: {@link PlanOutput}. Environment: `STAGING_BUCKET` (required), `AWS_REGION`, and optionally
- * `TOKEN_PARAMETER_PATH` and `AWS_ENDPOINT_URL_S3` (see shared/aws/s3-config.ts). Emits the
+ * `TOKEN_PARAMETER_PATH`, `TOKEN_KMS_KEY_ID`, `CREDENTIALS_ENDPOINTS`, `ALLOW_INLINE_TOKENS` (see
+ * shared/run-policy.ts) and `AWS_ENDPOINT_URL_S3` (see shared/aws/s3-config.ts). Emits the
  * ObjectsPlanned and BytesPlanned metrics for every plan it returns.
  */
 import { S3Client } from '@aws-sdk/client-s3';
@@ -14,6 +15,7 @@ import type { PlanOutput } from '../../shared/contracts';
 import { requiredEnv } from '../../shared/lambda-env';
 import { createLogger } from '../../shared/log';
 import { createMetrics, MetricsService, recordPlan } from '../../shared/metrics';
+import { runPolicyFromEnv } from '../../shared/run-policy';
 import { S3StagingStore } from '../../shared/staging';
 import { planTransfer } from './plan';
 import { unwrapPlanInput, type PlanHandlerInput } from './plan-input';
@@ -40,6 +42,8 @@ export async function handler(input: unknown, context: Context): Promise<PlanOut
     ssm: ssmClient,
     runId: executionName ?? context.awsRequestId,
     tokenParameterPath: process.env.TOKEN_PARAMETER_PATH || undefined,
+    policy: runPolicyFromEnv(),
+    tokenKmsKeyId: process.env.TOKEN_KMS_KEY_ID || undefined,
     logger,
   });
   const output = await planTransfer(event, deps);

@@ -24,7 +24,8 @@ export class ManifestWriter {
   ) {
     // abort() may destroy the stream before the store attached its own listeners.
     this.stream.on('error', () => undefined);
-    this.upload = staging.put(key, this.stream, { contentType: 'application/jsonl' });
+    // Exclusive: a run never replaces another run's manifest.
+    this.upload = staging.put(key, this.stream, { contentType: 'application/jsonl', exclusive: true });
     // An upload that stops early stops the stream, which wakes a writer waiting for 'drain'.
     this.upload.then(
       () => {

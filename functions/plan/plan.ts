@@ -1,8 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BatchInput, ManifestItem, PlanOutput } from '../../shared/contracts';
+import type { BatchInput, ManifestItem, PlanOutput, TokenReference } from '../../shared/contracts';
 import {
+  checkEndpoint,
   describeEndpoint,
   getRefreshingCredentials,
   resolveTeaAuth,
@@ -14,7 +15,8 @@ import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { eventAuth, parseEvent } from '../../shared/event';
 import { createLogger, registerSecret } from '../../shared/log';
 import { isValidRunId, manifestKey, runPrefix } from '../../shared/run-files';
-import type { StagingStore } from '../../shared/staging';
+import type { RunPolicy } from '../../shared/run-policy';
+import { AlreadyExistsError, type StagingStore } from '../../shared/staging';
 import { headKey, headKeys, listPrefix, type SourceReader } from './listing';
 import { ManifestWriter } from './manifest';
 import { tokenReference } from './stage-token';
@@ -40,13 +42,24 @@ export interface PlanDependencies {
   readonly tokenParameterPath?: string;
   /** HeadObjects in flight for a `Keys` source. @default 16 */
   readonly headConcurrency?: number;
-  /** Put the token inline in `BatchInput` (the one-machine host only). @default false */
-  readonly inlineToken?: boolean;
+  /**
+   * Where the token may be sent (checked before it is resolved), and whether it may come inline in the
+   * event (a deployed pipeline refuses that by default: an execution's input stays in its history).
+   */
+  readonly policy: RunPolicy;
+  /** KMS key that encrypts staged tokens (a deployed pipeline's own key). @default the store's default */
+  readonly tokenKmsKeyId?: string;
   /** @default createLogger('plan') */
   readonly logger?: Logger;
 }
 
 export const DEFAULT_HEAD_CONCURRENCY = 16;
+
+const runIdInUse = (runId: string): TransferError =>
+  invalidInput(
+    `run id ${runId}: the staging store already holds files of a run with this id; every run needs its own ` +
+      '(an execution name is never reused within 90 days)',
+  );
 
 /**
  * Validates the event, resolves the token, fetches the TEA credentials (a bad token fails here, before
@@ -68,6 +81,15 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   const logger = (deps.logger ?? createLogger('plan')).createChild({ persistentKeys: { runId: deps.runId } });
   const auth = eventAuth(event);
   if (auth.kind !== 'bearer-parameter') registerSecret(auth.kind === 'bearer' ? auth.token : auth.jwt);
+  // Before anything reads the token: an endpoint off the allowlist never sees it.
+  checkEndpoint(event.CredentialsEndpoint, deps.policy.endpoints);
+  if (auth.kind !== 'bearer-parameter' && !deps.policy.allowInlineTokens) {
+    throw invalidInput(
+      `${auth.kind === 'bearer' ? 'BearerToken' : 'JwtCookie'}: this deployment refuses tokens in the event, ` +
+        'which stays in the execution history for 90 days; store the token as an SSM SecureString and name ' +
+        'it with BearerTokenParameter (s3-direct-transfer start does this for you)',
+    );
+  }
   const path = deps.tokenParameterPath;
   if (auth.kind === 'bearer-parameter' && path !== undefined && !auth.name.startsWith(path)) {
     throw new TransferError(
@@ -110,23 +132,26 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   }
 
   const manifest = new ManifestWriter(deps.staging, manifestKey(deps.runId));
+  let token: TokenReference;
   try {
     for await (const page of pages) await manifest.write(page);
     await manifest.close();
+    if (manifest.count === 0) logger.warn('nothing to copy: the source matched no object', { form });
+    token = await tokenReference({
+      eventAuth: auth,
+      teaAuth,
+      staging: deps.staging,
+      runId: deps.runId,
+      stage: !options.DryRun,
+      kmsKeyId: deps.tokenKmsKeyId,
+    });
   } catch (error) {
+    // A manifest that exists already is another run's: it is not ours to remove.
+    if (error instanceof AlreadyExistsError && error.key === manifest.key) throw runIdInUse(deps.runId);
     await manifest.abort(error instanceof Error ? error : new Error(String(error)));
+    if (error instanceof AlreadyExistsError) throw runIdInUse(deps.runId);
     throw error;
   }
-  if (manifest.count === 0) logger.warn('nothing to copy: the source matched no object', { form });
-
-  const token = await tokenReference({
-    eventAuth: auth,
-    teaAuth,
-    staging: deps.staging,
-    runId: deps.runId,
-    inline: deps.inlineToken ?? false,
-    stage: !options.DryRun,
-  });
   const batchInput: BatchInput = {
     CredentialsEndpoint: event.CredentialsEndpoint,
     ...(event.AppName !== undefined && { AppName: event.AppName }),

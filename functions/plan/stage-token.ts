@@ -10,10 +10,10 @@ export interface TokenReferenceOptions {
   readonly teaAuth: TeaAuth;
   readonly staging: StagingStore;
   readonly runId: string;
-  /** Let the token travel inline (the one-machine host only). */
-  readonly inline: boolean;
   /** Write the staged token; false in a dry run (nothing will read it). */
   readonly stage: boolean;
+  /** KMS key to encrypt the staged token with. */
+  readonly kmsKeyId?: string;
 }
 
 /**
@@ -25,8 +25,10 @@ export async function tokenReference(options: TokenReferenceOptions): Promise<To
   if (eventAuth.kind === 'bearer-parameter') return { Kind: 'bearer-parameter', Parameter: eventAuth.name };
   const tokenKind = teaAuth.kind;
   const value = teaAuth.kind === 'bearer' ? teaAuth.token : teaAuth.jwt;
-  if (options.inline && options.stage) return { Kind: 'inline', TokenKind: tokenKind, Value: value };
   const key = stagedTokenKey(options.runId);
-  if (options.stage) await staging.put(key, value, { contentType: 'text/plain' });
+  if (options.stage) {
+    // Exclusive: a run never replaces another run's token.
+    await staging.put(key, value, { contentType: 'text/plain', exclusive: true, kmsKeyId: options.kmsKeyId });
+  }
   return { Kind: 'staged', Bucket: staging.bucket, Key: key, TokenKind: tokenKind };
 }

@@ -6,6 +6,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { listingClientConfig } from '../../shared/aws/s3-config';
+import type { RunPolicy } from '../../shared/run-policy';
 import type { StagingStore } from '../../shared/staging';
 import type { PlanDependencies } from './plan';
 
@@ -16,6 +17,8 @@ export interface PlanWiring {
   readonly ssm: SSMClient;
   readonly runId: string;
   readonly tokenParameterPath?: string;
+  readonly policy: RunPolicy;
+  readonly tokenKmsKeyId?: string;
   readonly logger?: Logger;
 }
 
@@ -27,6 +30,8 @@ export function planDependencies(wiring: PlanWiring): PlanDependencies {
     ssm: wiring.ssm,
     runId: wiring.runId,
     tokenParameterPath: wiring.tokenParameterPath,
+    policy: wiring.policy,
+    tokenKmsKeyId: wiring.tokenKmsKeyId,
     logger: wiring.logger,
   };
 }

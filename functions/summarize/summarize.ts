@@ -235,7 +235,7 @@ async function resultManifestKey(
 
 function planSummary(plan: PlanOutput): object {
   const b = plan.BatchInput;
-  // Never the token reference's value: an `inline` token (one-machine host) carries the token itself.
+  // Only the kind of token reference: the report names no parameter or staged object.
   return {
     RunId: b?.RunId,
     SourceBucket: b?.SourceBucket,

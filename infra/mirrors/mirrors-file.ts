@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_CREDENTIALS_ENDPOINTS, endpointRefusal } from '../../shared/credentials/endpoint';
 import { formatPath, parseEvent } from '../../shared/event';
 
 /** A mirror as written in the mirrors file (or given to the construct). */
@@ -227,6 +228,15 @@ function eventProblem(event: Record<string, unknown>, tokenParameterPath: string
   return undefined;
 }
 
+/** A mirror's credentials endpoint must be one the deployed Lambdas accept. */
+function endpointProblem(event: Record<string, unknown>, allowed: readonly string[]): string | undefined {
+  const refusal = endpointRefusal(event.CredentialsEndpoint as string, { allowed, allowLoopback: false });
+  return refusal === undefined
+    ? undefined
+    : `event.CredentialsEndpoint: expected an endpoint the pipeline allows (${allowed.join(', ')}), ${refusal}: ` +
+        'every run would fail with InvalidInput; add it to credentialsEndpoints';
+}
+
 /** A bucket the pipeline may write, optionally only under a key prefix. */
 export interface MirrorDestination {
   readonly bucketName: string;
@@ -260,6 +270,8 @@ export interface ValidateMirrorsOptions {
   readonly source?: string;
   /** The pipeline's destinations: a mirror writing elsewhere is refused. @default - not checked */
   readonly destinations?: readonly MirrorDestination[];
+  /** The credentials endpoints the pipeline allows: a mirror naming another is refused. @default the defaults */
+  readonly credentialsEndpoints?: readonly string[];
 }
 
 /**
@@ -298,6 +310,7 @@ export function validateMirrors(
     seen.set(key, index);
     const problem =
       eventProblem(mirror.event, tokenParameterPath) ??
+      endpointProblem(mirror.event, options.credentialsEndpoints ?? DEFAULT_CREDENTIALS_ENDPOINTS) ??
       (options.destinations && destinationProblem(mirror.event, options.destinations));
     if (problem !== undefined) {
       report(problem);
@@ -346,7 +359,7 @@ export function parseMirrorsFile(
 export function readMirrorsFile(
   path: string,
   tokenParameterPath: string,
-  destinations?: readonly MirrorDestination[],
+  options: Omit<ValidateMirrorsOptions, 'source'> = {},
 ): Mirror[] {
   const source = `mirrorsFile ${path}`;
   let text: string;
@@ -357,5 +370,5 @@ export function readMirrorsFile(
       cause: error,
     });
   }
-  return parseMirrorsFile(text, tokenParameterPath, { source, destinations });
+  return parseMirrorsFile(text, tokenParameterPath, { ...options, source });
 }

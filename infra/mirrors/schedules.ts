@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Mirror } from './mirrors-file';
-import { acknowledgeScheduleDeadLetterQueue } from '../nag-acknowledgments';
+import { acknowledgeDeadLetterQueue } from '../nag-acknowledgments';
 
 export interface MirrorSchedulesProps {
   /** The pipeline the schedules start. */
@@ -63,7 +63,7 @@ export class MirrorSchedules extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    acknowledgeScheduleDeadLetterQueue(this.deadLetterQueue);
+    acknowledgeDeadLetterQueue(this.deadLetterQueue, "the mirrors' EventBridge Scheduler targets");
 
     const schedules: Record<string, scheduler.Schedule> = {};
     for (const mirror of props.mirrors) {

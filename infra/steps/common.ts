@@ -48,7 +48,11 @@ export function grantTokenParameterRead(scope: IConstruct, role: iam.IRole, path
       sid: 'DecryptTokenParametersViaSsm',
       actions: ['kms:Decrypt'],
       resources: [keys],
-      conditions: { StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` } },
+      // Only to decrypt a parameter under the path: SSM names the parameter in the encryption context.
+      conditions: {
+        StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameters },
+      },
     }),
   );
   acknowledgeWildcardResources(

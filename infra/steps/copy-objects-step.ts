@@ -28,6 +28,12 @@ export interface CopyObjectsStepProps {
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
+  /** The credentials endpoints a token may be sent to. */
+  readonly credentialsEndpoints: readonly string[];
+  /** The account that must own every destination bucket (S3 refuses writes to anyone else's). */
+  readonly destinationBucketOwner?: string;
+  /** KMS keys of SSE-KMS destination buckets the copy role may encrypt with. */
+  readonly destinationKmsKeys: readonly string[];
 }
 
 /**
@@ -93,6 +99,10 @@ export class CopyObjectsStep extends Construct {
         STAGING_BUCKET: props.staging.bucket.bucketName,
         TOKEN_PARAMETER_PATH: props.tokenParameterPath,
         DESTINATION_BUCKETS: destinations.join(','),
+        CREDENTIALS_ENDPOINTS: props.credentialsEndpoints.join(','),
+        ...(props.destinationBucketOwner !== undefined && {
+          DESTINATION_BUCKET_OWNER: props.destinationBucketOwner,
+        }),
         // glibc malloc, read at process start: part buffers come from the heap and are reused instead
         // of being mmap'ed and page-faulted afresh for every part (docs/PERFORMANCE.md).
         ...mallocTuning,
@@ -100,6 +110,17 @@ export class CopyObjectsStep extends Construct {
     });
     this.grantDestinations(this.function.role, props.destinations);
     props.staging.grantReadStagedTokens(this.function.role);
+    if (props.destinationKmsKeys.length > 0) {
+      // Multipart uploads into an SSE-KMS bucket generate a data key and decrypt it for every part.
+      this.function.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptDestinations',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [...props.destinationKmsKeys],
+          conditions: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+        }),
+      );
+    }
     grantTokenParameterRead(this, this.function.role, props.tokenParameterPath);
 
     // The ItemBatcher nests BatchInput: PrepareBatch lifts it into the shape CopyBatch takes.

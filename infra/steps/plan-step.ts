@@ -12,6 +12,10 @@ export interface PlanStepProps {
   readonly staging: StagingBucket;
   readonly tokenParameterPath: string;
   readonly logRetention: logs.RetentionDays;
+  /** The credentials endpoints a token may be sent to. */
+  readonly credentialsEndpoints: readonly string[];
+  /** Accept tokens inline in the event (they stay in the execution's history). */
+  readonly allowInlineTokens: boolean;
 }
 
 /**
@@ -45,10 +49,13 @@ export class PlanStep extends Construct {
       environment: {
         STAGING_BUCKET: props.staging.bucket.bucketName,
         TOKEN_PARAMETER_PATH: props.tokenParameterPath,
+        TOKEN_KMS_KEY_ID: props.staging.tokenKey.keyArn,
+        CREDENTIALS_ENDPOINTS: props.credentialsEndpoints.join(','),
+        ALLOW_INLINE_TOKENS: String(props.allowInlineTokens),
       },
     });
     const role = this.function.role;
-    props.staging.grantWriteRunFiles(role);
+    props.staging.grantPlan(role);
     grantTokenParameterRead(this, role, props.tokenParameterPath);
 
     this.task = new tasks.LambdaInvoke(this, 'Plan', {

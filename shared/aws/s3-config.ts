@@ -2,7 +2,8 @@
  * S3 client configuration: the one place that reads the standard environment and sets retry and
  * timeout policies, so that the Lambdas and the one-machine runner build the same clients.
  */
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { BuildMiddleware, HttpRequest, MiddlewareStack } from '@smithy/types';
 
 /**
  * Region and endpoint from the standard SDK environment: `AWS_REGION` (or `AWS_DEFAULT_REGION`), and
@@ -34,4 +35,28 @@ export function copyClientConfig(): Policy {
 /** Plan's source listing: 1M keys take ~1000 requests, so each gets a few more attempts than the default 3. */
 export function listingClientConfig(): Policy {
   return { maxAttempts: 5, retryMode: 'standard' };
+}
+
+/**
+ * Every request of `client` names the account that must own the bucket (`x-amz-expected-bucket-owner`):
+ * S3 refuses it with 403 when the bucket belongs to anyone else, say a bucket deleted and created again
+ * by another account under the same name.
+ */
+export function expectBucketOwner(client: S3Client, accountId: string): void {
+  const middleware: BuildMiddleware<object, object> = (next) => async (args) => {
+    const headers = (args.request as HttpRequest).headers ?? {};
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'x-amz-expected-bucket-owner')) {
+      headers['x-amz-expected-bucket-owner'] = accountId;
+    }
+    return next(args);
+  };
+  addBuildStep(client.middlewareStack, middleware, 's3DirectTransferExpectedBucketOwner');
+}
+
+function addBuildStep<I extends object, O extends object>(
+  stack: MiddlewareStack<I, O>,
+  middleware: BuildMiddleware<object, object>,
+  name: string,
+): void {
+  stack.add(middleware as unknown as BuildMiddleware<I, O>, { name, step: 'build', override: true });
 }

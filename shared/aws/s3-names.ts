@@ -55,7 +55,8 @@ export interface BucketAndPrefix {
 }
 
 /**
- * `bucket` or `bucket/prefix` (an `s3://` in front is dropped).
+ * `bucket` or `bucket/prefix` (an `s3://` in front is dropped). A prefix always ends with `/`, so that
+ * `bucket/earthdata` allows `earthdata/...` and not `earthdata-private/...`.
  * @throws Error naming the entry when the bucket name is invalid or the prefix holds a wildcard.
  */
 export function parseBucketAndPrefix(entry: string): BucketAndPrefix {
@@ -68,7 +69,7 @@ export function parseBucketAndPrefix(entry: string): BucketAndPrefix {
     throw new Error(`"${bucketName}" is not a valid S3 bucket name (${problem.replace(/^but /, '')})`);
   }
   if (/[*?]/.test(prefix)) throw new Error(`"${entry}": wildcards are not allowed in a prefix`);
-  return prefix ? { bucketName, prefix } : { bucketName };
+  return prefix ? { bucketName, prefix: prefix.endsWith('/') ? prefix : `${prefix}/` } : { bucketName };
 }
 
 /** True when `key` in `bucket` is inside one of `allowed` (no list: anywhere). */

@@ -24,12 +24,6 @@ export interface EndpointPolicy {
   readonly allowLoopback: boolean;
 }
 
-/** The policy of a deployed pipeline with the default allowlist. */
-export const DEPLOYED_POLICY: EndpointPolicy = {
-  allowed: DEFAULT_CREDENTIALS_ENDPOINTS,
-  allowLoopback: false,
-};
-
 /** The endpoint as it may appear in messages: no query string, no fragment, no user info. */
 export function describeEndpoint(endpoint: string): string {
   try {

@@ -1,4 +1,12 @@
-export { describeEndpoint, isLoopbackHost } from './endpoint';
+export {
+  checkEndpoint,
+  DEFAULT_CREDENTIALS_ENDPOINTS,
+  describeEndpoint,
+  endpointRefusal,
+  isLoopbackHost,
+  parseEndpointPattern,
+  type EndpointPolicy,
+} from './endpoint';
 export {
   fetchTeaCredentials,
   parseExpiration,

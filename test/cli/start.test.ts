@@ -453,11 +453,4 @@ describe('finding the state machine', () => {
     expect(stderr.text).toContain(`InvalidArn: ${from} is not a state machine ARN`);
     expect(sfnMock.calls()).toHaveLength(0);
   });
-
-  it('shares the stack and output names with the CDK app', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const infra = require('../../infra/stack') as typeof import('../../infra/stack');
-    expect(STACK_NAME).toBe(infra.STACK_NAME);
-    expect(STATE_MACHINE_ARN_OUTPUT).toBe(infra.STATE_MACHINE_ARN_OUTPUT);
-  });
 });

@@ -24,7 +24,7 @@ describe('Lambda bundles', () => {
       });
       return dir;
     });
-    expect(new Set(assetDirs).size).toBe(3);
+    expect(new Set(assetDirs).size).toBe(4);
     for (const dir of assetDirs) expect(readdirSync(dir).sort()).toEqual(['index.js', 'index.js.map']);
   });
 

@@ -8,7 +8,8 @@ describe('destinationBuckets', () => {
       { bucketName: 'a-bucket' },
       { bucketName: 'b.bucket', prefix: 'prefix/' },
       { bucketName: 'c-bucket' },
-      { bucketName: 'd-bucket', prefix: 'x' },
+      // A prefix ends with '/': d-bucket/x must not also allow d-bucket/x-private/...
+      { bucketName: 'd-bucket', prefix: 'x/' },
     ]);
   });
 
@@ -53,6 +54,14 @@ describe('configFromContext', () => {
       tokenParameterPath: '/s3-direct-transfer/',
       mirrors: [],
       dashboard: true,
+      credentialsEndpoints: [
+        'https://*.earthdata.nasa.gov',
+        'https://*.earthdatacloud.nasa.gov',
+        'https://*.asf.alaska.edu',
+      ],
+      allowInlineTokens: false,
+      executionTimeout: 86_400,
+      destinationKmsKeys: [],
     });
   });
 
@@ -77,6 +86,10 @@ describe('configFromContext', () => {
       tokenParameterPath: '/my/tokens/',
       mirrors: [],
       dashboard: true,
+      credentialsEndpoints: DEFAULT_CONFIG.credentialsEndpoints,
+      allowInlineTokens: false,
+      executionTimeout: 86_400,
+      destinationKmsKeys: [],
     });
   });
 
@@ -112,5 +125,42 @@ describe('dashboard and alarmEmail', () => {
     expect(from({ alarmEmail: ' ops@example.org ' }).alarmEmail).toBe('ops@example.org');
     expect(() => from({ alarmEmail: 'not-an-address' })).toThrow(/^alarmEmail: expected an e-mail address/);
     expect(() => from({ alarmEmail: 42 })).toThrow(/^alarmEmail: expected a string/);
+  });
+});
+
+describe('token custody settings', () => {
+  it('reads the credentials endpoint allowlist as a list or a -c string, and refuses a bad entry', () => {
+    expect(
+      from({ credentialsEndpoints: 'https://tea.example.org/s3credentials,https://*.example.net' })
+        .credentialsEndpoints,
+    ).toEqual(['https://tea.example.org/s3credentials', 'https://*.example.net']);
+    expect(from({ credentialsEndpoints: ['https://*.daac.example.org'] }).credentialsEndpoints).toEqual([
+      'https://*.daac.example.org',
+    ]);
+    expect(() => from({ credentialsEndpoints: 'https://127.0.0.1/x' })).toThrow(
+      /^credentialsEndpoints: .*IP literals/,
+    );
+    expect(() => from({ credentialsEndpoints: 'http://tea.example.org/x' })).toThrow(
+      /^credentialsEndpoints: .*https/,
+    );
+  });
+
+  it('reads allowInlineTokens, executionTimeout (seconds), the bucket owner and destination KMS keys', () => {
+    const config = from({
+      allowInlineTokens: 'true',
+      executionTimeout: '3600',
+      destinationBucketOwner: '123456789012',
+      destinationKmsKeys: 'arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    });
+    expect(config).toMatchObject({
+      allowInlineTokens: true,
+      executionTimeout: 3600,
+      destinationBucketOwner: '123456789012',
+      destinationKmsKeys: ['arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
+    });
+    expect(from({ destinationBucketOwner: 'any' }).destinationBucketOwner).toBe('any');
+    expect(() => from({ executionTimeout: '30' })).toThrow(/^executionTimeout/);
+    expect(() => from({ destinationBucketOwner: '1234' })).toThrow(/^destinationBucketOwner/);
+    expect(() => from({ destinationKmsKeys: 'alias/mine' })).toThrow(/^destinationKmsKeys/);
   });
 });

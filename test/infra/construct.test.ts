@@ -26,7 +26,7 @@ describe('TransferPipeline in another app', () => {
       destinationBuckets: ['plain-bucket', { bucket: new s3.Bucket(s, 'Mine'), prefix: 'incoming/' }],
     }));
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
     const mine = stack.getLogicalId(stack.node.findChild('Mine').node.defaultChild as s3.CfnBucket);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {

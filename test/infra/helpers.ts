@@ -70,6 +70,12 @@ function mainResourceNames(stack: TransferStack): Record<string, string> {
     PlanLogs: p.planFunction.logGroup,
     CopyLogs: p.copyFunction.logGroup,
     SummarizeLogs: p.summarizeFunction.logGroup,
+    CleanupFunction: p.runCleanup.function.function,
+    CleanupRole: p.runCleanup.function.role,
+    CleanupLogs: p.runCleanup.function.logGroup,
+    CleanupRule: p.runCleanup.rule,
+    CleanupDeadLetters: p.runCleanup.deadLetterQueue,
+    TokenKey: p.stagingTokenKey,
   };
   const { alarms, alarmTopic, dashboard } = p.monitoring;
   if (dashboard) named.Dashboard = dashboard;

@@ -5,6 +5,7 @@ import { configFromContext } from '../../infra/config';
 import {
   deepReadable,
   joinedJson,
+  logicalIdOf,
   readable,
   rename,
   resourcesOfType,
@@ -61,11 +62,13 @@ describe('stack outputs', () => {
     const outputs = synth.template.Outputs as Record<string, Json>;
     const [group] = Object.values(resourcesOfType(synth, 'AWS::Scheduler::ScheduleGroup'));
     expect(Object.keys(outputs).sort()).toEqual([
+      'CredentialsEndpoints',
       'DashboardName',
       'MirrorScheduleGroup',
       'MirrorsDeadLetterQueueUrl',
       'StagingBucketName',
       'StateMachineArn',
+      'TokenParameterPath',
     ]);
     expect(outputs.MirrorScheduleGroup.Value).toBe(group.Name);
     expect(readable(outputs.MirrorsDeadLetterQueueUrl.Value, synth.names)).toBe('<MirrorsDeadLetterQueue>');
@@ -210,7 +213,9 @@ describe('alarms with alarmEmail', () => {
     });
     const [topic] = Object.values(resourcesOfType(synth, 'AWS::SNS::Topic'));
     expect(readable(topic.KmsMasterKeyId, synth.names)).toBe('<AlarmTopicKey.Arn>');
-    const [key] = Object.values(resourcesOfType(synth, 'AWS::KMS::Key'));
+    const key = resourcesOfType(synth, 'AWS::KMS::Key')[
+      logicalIdOf(synth.stack.pipeline.monitoring.alarmTopic!.masterKey!)
+    ];
     expect(key.EnableKeyRotation).toBe(true);
     const fromAlarms = {
       StringEquals: { 'aws:SourceAccount': '<AWS::AccountId>' },

@@ -55,19 +55,25 @@ describe('synthesis', () => {
     visit(synth.stack);
     for (const [, reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
     const ids = acknowledged.map(([id]) => id.replace(/^S3DirectTransfer\/Pipeline\//, '')).sort();
-    const tokenParameterFindings = (role: string) => [
+    const tokenParameterFindings = (role: string): string[] => [
       `${role} Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]`,
       `${role} Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/s3-direct-transfer/*]`,
     ];
     expect(ids).toEqual(
       [
         'CopyObjectsStep/Lambda/Function Annotation::AwsSolutions-L1',
-        'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/token]',
+        'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/tokens/*]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::dest-a/*]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::dest-b/earthdata/*]',
         ...tokenParameterFindings('CopyObjectsStep/Lambda/Role'),
         'PlanStep/Lambda/Function Annotation::AwsSolutions-L1',
         'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*]',
+        'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/manifest.jsonl]',
+        'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/tokens/*]',
+        'RunCleanup/DeadLetters Annotation::AwsSolutions-SQS3',
+        'RunCleanup/Lambda/Function Annotation::AwsSolutions-L1',
+        'RunCleanup/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/tokens/*]',
+        'RunCleanup/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/s3-direct-transfer/executions/*]',
         ...tokenParameterFindings('PlanStep/Lambda/Role'),
         'StagingBucket Annotation::AwsSolutions-S1',
         'StateMachine/DistributedMapPolicy Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"StateMachine"}]}]}/CopyObjects:*]',
@@ -76,9 +82,11 @@ describe('synthesis', () => {
         'StateMachine/Role Annotation::AwsSolutions-IAM5[Resource::<CopyFunction.Arn>:*]',
         'StateMachine/Role Annotation::AwsSolutions-IAM5[Resource::<PlanFunction.Arn>:*]',
         'StateMachine/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*]',
+        'StateMachine/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/manifest.jsonl]',
         'StateMachine/Role Annotation::AwsSolutions-IAM5[Resource::<SummarizeFunction.Arn>:*]',
         'SummarizeStep/Lambda/Function Annotation::AwsSolutions-L1',
         'SummarizeStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*]',
+        'SummarizeStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/tokens/*]',
       ].sort(),
     );
   });
@@ -263,7 +271,17 @@ describe('state machine', () => {
     expect(readable(outputs.StateMachineArn.Value, synth.names)).toBe('<StateMachine>');
     expect(readable(outputs.StagingBucketName.Value, synth.names)).toBe('<StagingBucket>');
     expect(readable(outputs.DashboardName.Value, synth.names)).toBe('<Dashboard>');
-    expect(Object.keys(outputs).sort()).toEqual(['DashboardName', 'StagingBucketName', 'StateMachineArn']);
+    expect(outputs.TokenParameterPath.Value).toBe('/s3-direct-transfer/');
+    expect(outputs.CredentialsEndpoints.Value).toBe(
+      'https://*.earthdata.nasa.gov,https://*.earthdatacloud.nasa.gov,https://*.asf.alaska.edu',
+    );
+    expect(Object.keys(outputs).sort()).toEqual([
+      'CredentialsEndpoints',
+      'DashboardName',
+      'StagingBucketName',
+      'StateMachineArn',
+      'TokenParameterPath',
+    ]);
   });
 });
 
@@ -272,13 +290,13 @@ describe('Lambdas', () => {
   const byName = (name: string): Json =>
     functions[Object.entries(synth.names).find(([, n]) => n === name)![0]];
 
-  it('are exactly plan, copy and summarize, on Node.js 22 / arm64 with JSON logs in their own log group', () => {
+  it('are exactly plan, copy, summarize and cleanup, on Node.js 22 / arm64 with JSON logs in their own log group', () => {
     expect(
       Object.keys(functions)
         .map((id) => synth.names[id])
         .sort(),
-    ).toEqual(['CopyFunction', 'PlanFunction', 'SummarizeFunction']);
-    for (const name of ['PlanFunction', 'CopyFunction', 'SummarizeFunction']) {
+    ).toEqual(['CleanupFunction', 'CopyFunction', 'PlanFunction', 'SummarizeFunction']);
+    for (const name of ['PlanFunction', 'CopyFunction', 'SummarizeFunction', 'CleanupFunction']) {
       const fn = byName(name);
       expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(readable((fn.LoggingConfig as Json).LogGroup, synth.names)).toBe(
@@ -287,13 +305,14 @@ describe('Lambdas', () => {
       expect((fn.LoggingConfig as Json).LogFormat).toBe('JSON');
     }
     const logGroups = resourcesOfType(synth, 'AWS::Logs::LogGroup');
-    expect(Object.values(logGroups).map((g) => g.RetentionInDays)).toEqual([30, 30, 30, 30]);
+    expect(Object.values(logGroups).map((g) => g.RetentionInDays)).toEqual([30, 30, 30, 30, 30]);
   });
 
   it('size and time each step', () => {
     expect(byName('PlanFunction')).toMatchObject({ Timeout: 900, MemorySize: 1024 });
     expect(byName('CopyFunction')).toMatchObject({ Timeout: 900, MemorySize: 1769 });
     expect(byName('SummarizeFunction')).toMatchObject({ Timeout: 900, MemorySize: 1024 });
+    expect(byName('CleanupFunction')).toMatchObject({ Timeout: 60, MemorySize: 256 });
   });
 
   it('get the staging bucket, token path and destinations through their environment', () => {
@@ -304,9 +323,14 @@ describe('Lambdas', () => {
           readable(v, synth.names),
         ]),
       );
+    const allowlist =
+      'https://*.earthdata.nasa.gov,https://*.earthdatacloud.nasa.gov,https://*.asf.alaska.edu';
     expect(env('PlanFunction')).toEqual({
       STAGING_BUCKET: '<StagingBucket>',
       TOKEN_PARAMETER_PATH: '/s3-direct-transfer/',
+      TOKEN_KMS_KEY_ID: '<TokenKey.Arn>',
+      CREDENTIALS_ENDPOINTS: allowlist,
+      ALLOW_INLINE_TOKENS: 'false',
       POWERTOOLS_METRICS_NAMESPACE: 'S3DirectTransfer',
       NODE_OPTIONS: '--enable-source-maps',
     });
@@ -314,6 +338,8 @@ describe('Lambdas', () => {
       STAGING_BUCKET: '<StagingBucket>',
       TOKEN_PARAMETER_PATH: '/s3-direct-transfer/',
       DESTINATION_BUCKETS: 'dest-a,dest-b/earthdata/',
+      CREDENTIALS_ENDPOINTS: allowlist,
+      DESTINATION_BUCKET_OWNER: '<AWS::AccountId>',
       POWERTOOLS_METRICS_NAMESPACE: 'S3DirectTransfer',
       NODE_OPTIONS: '--enable-source-maps',
       // glibc reuses part buffers instead of page-faulting fresh ones (docs/PERFORMANCE.md)
@@ -322,6 +348,12 @@ describe('Lambdas', () => {
     });
     expect(env('SummarizeFunction')).toEqual({
       STAGING_BUCKET: '<StagingBucket>',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(env('CleanupFunction')).toEqual({
+      STAGING_BUCKET: '<StagingBucket>',
+      TOKEN_PARAMETER_PATH: '/s3-direct-transfer/',
+      STATE_MACHINE_ARN: '<StateMachine>',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -346,8 +378,16 @@ describe('staging bucket', () => {
         Rules: [
           {
             Id: 'ExpireRunFiles',
+            Prefix: 'runs/',
             Status: 'Enabled',
             ExpirationInDays: 7,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+          {
+            Id: 'ExpireStagedTokens',
+            Prefix: 'tokens/',
+            Status: 'Enabled',
+            ExpirationInDays: 1,
             AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
           },
         ],
@@ -382,7 +422,13 @@ describe('IAM, role by role', () => {
       Sid: 'DecryptTokenParametersViaSsm',
       Action: ['kms:Decrypt'],
       Resource: ['arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*'],
-      Condition: { StringEquals: { 'kms:ViaService': 'ssm.<AWS::Region>.amazonaws.com' } },
+      Condition: {
+        StringEquals: { 'kms:ViaService': 'ssm.<AWS::Region>.amazonaws.com' },
+        StringLike: {
+          'kms:EncryptionContext:PARAMETER_ARN':
+            'arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/s3-direct-transfer/*',
+        },
+      },
     },
   ];
   const ownLogs = (logs: string): ReadableStatement => ({
@@ -397,7 +443,7 @@ describe('IAM, role by role', () => {
       Object.keys(roles)
         .map((id) => synth.names[id])
         .sort(),
-    ).toEqual(['CopyRole', 'PlanRole', 'StateMachineRole', 'SummarizeRole']);
+    ).toEqual(['CleanupRole', 'CopyRole', 'PlanRole', 'StateMachineRole', 'SummarizeRole']);
     for (const [id, role] of Object.entries(roles)) {
       expect(role.ManagedPolicyArns).toBeUndefined();
       const [trust] = (role.AssumeRolePolicyDocument as { Statement: Json[] }).Statement;
@@ -424,14 +470,19 @@ describe('IAM, role by role', () => {
     }
   });
 
-  it('Plan: writes run files to staging and reads token parameters; nothing else', () => {
+  it('Plan: writes run files and tokens to staging, removes failed manifests, reads token parameters; nothing else', () => {
     expect(sortStatements(roleStatements(synth, 'PlanRole'))).toEqual(
       sortStatements([
         ownLogs('PlanLogs'),
         {
           Sid: 'WriteRunFiles',
           Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
-          Resource: ['<StagingBucket.Arn>/runs/*'],
+          Resource: ['<StagingBucket.Arn>/runs/*', '<StagingBucket.Arn>/tokens/*'],
+        },
+        {
+          Sid: 'RemoveFailedManifests',
+          Action: ['s3:DeleteObject'],
+          Resource: ['<StagingBucket.Arn>/runs/*/manifest.jsonl'],
         },
         ...tokenParameterStatements,
       ]),
@@ -458,20 +509,25 @@ describe('IAM, role by role', () => {
           Resource: ['arn:<AWS::Partition>:s3:::dest-b'],
           Condition: { StringLike: { 's3:prefix': ['earthdata/*'] } },
         },
-        { Sid: 'ReadStagedTokens', Action: ['s3:GetObject'], Resource: ['<StagingBucket.Arn>/runs/*/token'] },
+        { Sid: 'ReadStagedTokens', Action: ['s3:GetObject'], Resource: ['<StagingBucket.Arn>/tokens/*'] },
         ...tokenParameterStatements,
       ]),
     );
   });
 
-  it('Summarize: reads and writes the staging run files only', () => {
+  it('Summarize: reads and writes the staging run files, deletes (never reads) staged tokens', () => {
     expect(sortStatements(roleStatements(synth, 'SummarizeRole'))).toEqual(
       sortStatements([
         ownLogs('SummarizeLogs'),
         {
           Sid: 'ReadWriteRunFiles',
-          Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+          Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
           Resource: ['<StagingBucket.Arn>/runs/*'],
+        },
+        {
+          Sid: 'DeleteStagedTokens',
+          Action: ['s3:DeleteObject'],
+          Resource: ['<StagingBucket.Arn>/tokens/*'],
         },
         {
           Sid: 'ListRunFiles',
@@ -492,8 +548,8 @@ describe('IAM, role by role', () => {
           Action: ['lambda:InvokeFunction'],
           Resource: [`<${fn}.Arn>`, `<${fn}.Arn>:*`],
         })),
-        // ItemReader
-        { Action: ['s3:GetObject'], Resource: ['<StagingBucket.Arn>/runs/*'] },
+        // ItemReader: the manifests only
+        { Action: ['s3:GetObject'], Resource: ['<StagingBucket.Arn>/runs/*/manifest.jsonl'] },
         // ResultWriter
         {
           Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
@@ -530,7 +586,7 @@ describe('IAM, role by role', () => {
 
   it('no role may write S3 with a wildcard bucket, and only the copy role reaches destinations', () => {
     const writes = /^s3:(Put|Delete|Abort|ListMultipartUploadParts)/;
-    for (const role of ['PlanRole', 'CopyRole', 'SummarizeRole', 'StateMachineRole']) {
+    for (const role of ['PlanRole', 'CopyRole', 'SummarizeRole', 'StateMachineRole', 'CleanupRole']) {
       for (const statement of roleStatements(synth, role)) {
         const s3Actions = statement.Action.filter((a) => a.startsWith('s3:'));
         if (s3Actions.length === 0) continue;
@@ -540,7 +596,7 @@ describe('IAM, role by role', () => {
           const destination = resource.startsWith('arn:<AWS::Partition>:s3:::dest-');
           if (role !== 'CopyRole') expect(destination).toBe(false);
           if (s3Actions.some((a) => writes.test(a))) {
-            expect(destination || resource.startsWith('<StagingBucket.Arn>/runs/')).toBe(true);
+            expect(destination || /^<StagingBucket\.Arn>\/(runs|tokens)\//.test(resource)).toBe(true);
           }
         }
       }
@@ -549,7 +605,7 @@ describe('IAM, role by role', () => {
     const copyStaging = roleStatements(synth, 'CopyRole').flatMap((s) =>
       s.Resource.filter((r) => r.includes('StagingBucket')),
     );
-    expect(copyStaging).toEqual(['<StagingBucket.Arn>/runs/*/token']);
+    expect(copyStaging).toEqual(['<StagingBucket.Arn>/tokens/*']);
   });
 });
 
@@ -604,12 +660,19 @@ describe('alarms without alarmEmail', () => {
       expect(alarm.AlarmDescription).toMatch(/^s3-direct-transfer: /);
     }
     expect(resourcesOfType(synth, 'AWS::SNS::Topic')).toEqual({});
-    expect(resourcesOfType(synth, 'AWS::KMS::Key')).toEqual({});
+    // The only key is the staged tokens' own.
+    expect(Object.keys(resourcesOfType(synth, 'AWS::KMS::Key')).map((id) => synth.names[id])).toEqual([
+      'TokenKey',
+    ]);
   });
 
   it('no mirrors: no schedule, schedule group, scheduler role or dead-letter queue', () => {
-    for (const type of ['AWS::Scheduler::Schedule', 'AWS::Scheduler::ScheduleGroup', 'AWS::SQS::Queue']) {
+    for (const type of ['AWS::Scheduler::Schedule', 'AWS::Scheduler::ScheduleGroup']) {
       expect(resourcesOfType(synth, type)).toEqual({});
     }
+    // The one queue is the cleanup's dead-letter queue.
+    expect(Object.keys(resourcesOfType(synth, 'AWS::SQS::Queue')).map((id) => synth.names[id])).toEqual([
+      'CleanupDeadLetters',
+    ]);
   });
 });

@@ -61,8 +61,8 @@ function fakePlan(keys: string[], options: { dryRun?: boolean } = {}): LambdaHan
       Bytes: items.reduce((sum, item) => sum + (item.Size ?? 0), 0),
       DryRun: options.dryRun ?? false,
       BatchInput: {
-        CredentialsEndpoint: 'https://tea.example/s3credentials',
-        Token: { Kind: 'inline', TokenKind: 'bearer', Value: 'not-a-real-token' },
+        CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
+        Token: { Kind: 'bearer-parameter', Parameter: '/not/read' },
         SourceBucket: Event.Source.Bucket,
         DestBucket: 'dest-bucket',
         Sync: false,
@@ -142,7 +142,7 @@ function load(handlers: {
 }
 
 const event = {
-  CredentialsEndpoint: 'https://tea.example/s3credentials',
+  CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
   Source: { Bucket: 'src', Prefix: 'p/' },
 };
 

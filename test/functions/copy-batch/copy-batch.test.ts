@@ -9,11 +9,14 @@ import { copyBatch, type CopyBatchDeps } from '../../../functions/copy-batch/cop
 import { resolveTokenReference } from '../../../functions/copy-batch/source-side';
 import { ThroughputEstimator } from '../../../functions/copy-batch/throughput';
 import { copyTuningFromEnv } from '../../../functions/copy-batch/wiring';
+import { stagedTokenKey } from '../../../shared/run-files';
+import { ONE_MACHINE_POLICY, DEPLOYED_RUN_POLICY } from '../../../shared/run-policy';
 import { FakeDestination, FakeSource, MiB, bytes } from '../../helpers/copy-fixtures';
 
+const STAGING = 'staging-bucket';
 const batchInput: BatchInput = {
   CredentialsEndpoint: 'http://127.0.0.1:1/s3credentials',
-  Token: { Kind: 'inline', TokenKind: 'bearer', Value: 'token-value-123' },
+  Token: { Kind: 'staged', Bucket: STAGING, Key: stagedTokenKey('run-1'), TokenKind: 'bearer' },
   SourceBucket: 'src',
   DestBucket: 'dst',
   Sync: false,
@@ -41,6 +44,8 @@ function deps(overrides: Partial<CopyBatchDeps> = {}): CopyBatchDeps {
     destination: {} as never,
     remainingTimeMs: () => 900_000,
     copy: jest.fn(async (p: CopyObjectParams) => copied(p)),
+    endpoints: ONE_MACHINE_POLICY.endpoints,
+    tokens: { stagingBucket: STAGING, parameterPath: '/s3-direct-transfer/' },
     ...overrides,
   };
 }
@@ -293,6 +298,79 @@ describe('copyBatch: the Lambda deadline', () => {
   });
 });
 
+describe('copyBatch distrusts its input', () => {
+  const attempt = async (
+    batch: Partial<BatchInput>,
+    overrides: Partial<CopyBatchDeps> = {},
+  ): Promise<unknown> => {
+    const d = deps(overrides);
+    const error = await copyBatch({ Items: [item('a')], BatchInput: { ...batchInput, ...batch } }, d).catch(
+      (e: unknown) => e,
+    );
+    // Refused before the token is read: the source side (which resolves it) is never built.
+    expect(d.source).not.toHaveBeenCalled();
+    expect(d.copy).not.toHaveBeenCalled();
+    return error;
+  };
+
+  it.each<[string, Partial<BatchInput>, string]>([
+    [
+      "another run's staged token",
+      { Token: { Kind: 'staged', Bucket: STAGING, Key: stagedTokenKey('other-run'), TokenKind: 'bearer' } },
+      "its own run's",
+    ],
+    [
+      'a staged token in another bucket',
+      { Token: { Kind: 'staged', Bucket: 'elsewhere', Key: stagedTokenKey('run-1'), TokenKind: 'bearer' } },
+      "its own run's",
+    ],
+    [
+      'a token inline in the input',
+      { Token: { Kind: 'inline', TokenKind: 'bearer', Value: 'stolen-token-value' } as never },
+      'staged token or a parameter',
+    ],
+    [
+      'a parameter outside the token path',
+      { Token: { Kind: 'bearer-parameter', Parameter: '/other-team/token' } },
+      'under /s3-direct-transfer/',
+    ],
+  ])('refuses %s with InvalidInput', async (_what, batch, fragment) => {
+    const error = await attempt(batch);
+    expect(error).toMatchObject({ name: 'InvalidInput' });
+    expect((error as Error).message).toContain(fragment);
+  });
+
+  it.each([
+    'https://attacker.example/s3credentials',
+    'http://127.0.0.1:9001/2018-06-01/runtime/invocation/next',
+    'https://169.254.169.254/latest',
+    'https://data.asf.alaska.edu.attacker.example/s3credentials',
+  ])('refuses the endpoint %s in a deployed Lambda', async (endpoint) => {
+    const error = await attempt(
+      { CredentialsEndpoint: endpoint },
+      { endpoints: DEPLOYED_RUN_POLICY.endpoints },
+    );
+    expect(error).toMatchObject({ name: 'InvalidInput' });
+    expect((error as Error).message).toContain('BatchInput.CredentialsEndpoint');
+  });
+
+  it('accepts an archive endpoint and a parameter under the path', async () => {
+    const d = deps({ endpoints: DEPLOYED_RUN_POLICY.endpoints });
+    const out = await copyBatch(
+      {
+        Items: [item('a')],
+        BatchInput: {
+          ...batchInput,
+          CredentialsEndpoint: 'https://data.lpdaac.earthdatacloud.nasa.gov/s3credentials',
+          Token: { Kind: 'bearer-parameter', Parameter: '/s3-direct-transfer/team-token' },
+        },
+      },
+      d,
+    );
+    expect(out.Results).toEqual([expect.objectContaining({ Key: 'a', Status: 'COPIED' })]);
+  });
+});
+
 describe('copyBatch with the real engine', () => {
   it('copies through copyObject with the given clients', async () => {
     const source = new FakeSource();
@@ -306,9 +384,10 @@ describe('copyBatch with the real engine', () => {
           BatchInput: batchInput,
         },
         {
+          ...deps(),
+          copy: undefined,
           source: async () => ({ client: source.client }),
           destination: destination.client,
-          remainingTimeMs: () => 900_000,
           copyOptions: { partSize: 5 * MiB },
         },
       );
@@ -325,24 +404,21 @@ describe('copyBatch with the real engine', () => {
 });
 
 describe('token references and environment', () => {
-  it('reads inline and staged tokens; a missing staged token is a TokenParameterError', async () => {
-    expect(
-      await resolveTokenReference({ Kind: 'inline', TokenKind: 'cookie', Value: 'asf-urs=jwt-value-1' }, {}),
-    ).toEqual({ kind: 'cookie', jwt: 'jwt-value-1' });
+  it('reads staged tokens; a missing staged token is a TokenParameterError', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'copy-token-'));
     try {
       const store = new FolderStagingStore(dir, 'staging');
-      await store.put('runs/r/token', 'Bearer abcdefgh12345\n');
+      await store.put(stagedTokenKey('r'), 'Bearer abcdefgh12345\n');
       const staging = (): FolderStagingStore => store;
       expect(
         await resolveTokenReference(
-          { Kind: 'staged', Bucket: 'staging', Key: 'runs/r/token', TokenKind: 'bearer' },
+          { Kind: 'staged', Bucket: 'staging', Key: stagedTokenKey('r'), TokenKind: 'bearer' },
           { staging },
         ),
       ).toEqual({ kind: 'bearer', token: 'abcdefgh12345' });
       await expect(
         resolveTokenReference(
-          { Kind: 'staged', Bucket: 'staging', Key: 'runs/x/token', TokenKind: 'bearer' },
+          { Kind: 'staged', Bucket: 'staging', Key: stagedTokenKey('x'), TokenKind: 'bearer' },
           { staging },
         ),
       ).rejects.toMatchObject({ name: 'TokenParameterError' });

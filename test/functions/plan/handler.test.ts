@@ -10,7 +10,7 @@ const s3Mock = mockClient(S3Client);
 const TOKEN = 'handler-test-token-0123456789abcdef';
 
 const event = {
-  CredentialsEndpoint: 'https://tea.example.org/s3credentials',
+  CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
   BearerToken: TOKEN,
   Source: { Bucket: 'src-bucket', Key: 'a/granule.h5' },
   Dest: { Bucket: 'dst-bucket' },
@@ -99,6 +99,9 @@ describe('handler', () => {
     clearSecrets();
     clearRefreshingCredentialsCache();
     process.env.STAGING_BUCKET = 'staging-bucket';
+    // This stack opted in to inline tokens, and stages them with its own key.
+    process.env.ALLOW_INLINE_TOKENS = 'true';
+    process.env.TOKEN_KMS_KEY_ID = 'arn:aws:kms:us-west-2:123456789012:key/tokens';
     fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation(
       async () =>
         new Response(
@@ -132,14 +135,24 @@ describe('handler', () => {
     expect(out.BatchInput.Token).toEqual({
       Kind: 'staged',
       Bucket: 'staging-bucket',
-      Key: 'runs/exec-42/token',
+      Key: 'tokens/exec-42',
       TokenKind: 'bearer',
     });
-    expect(putKeys().sort()).toEqual(['runs/exec-42/manifest.jsonl', 'runs/exec-42/token']);
+    expect(putKeys().sort()).toEqual(['runs/exec-42/manifest.jsonl', 'tokens/exec-42']);
+    const tokenPut = s3Mock
+      .commandCalls(PutObjectCommand)
+      .find((c) => c.args[0].input.Key === 'tokens/exec-42')!;
+    // Encrypted with the stack's token key, and never over another run's token.
+    expect(tokenPut.args[0].input).toMatchObject({
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: 'arn:aws:kms:us-west-2:123456789012:key/tokens',
+      IfNoneMatch: '*',
+    });
     const manifestPut = s3Mock
       .commandCalls(PutObjectCommand)
       .find((c) => c.args[0].input.Key === 'runs/exec-42/manifest.jsonl')!;
     expect(manifestPut.args[0].input.Bucket).toBe('staging-bucket');
+    expect(manifestPut.args[0].input.IfNoneMatch).toBe('*');
     expect(Buffer.from(manifestPut.args[0].input.Body as Uint8Array).toString()).toBe(
       '{"Key":"a/granule.h5","DestKey":"a/granule.h5","Size":42,"ETag":"e1"}\n',
     );
@@ -187,5 +200,45 @@ describe('handler', () => {
   it('fails without STAGING_BUCKET', async () => {
     delete process.env.STAGING_BUCKET;
     await expect(mod.handler(event, context)).rejects.toThrow('STAGING_BUCKET');
+  });
+
+  it('refuses an inline token unless the stack opted in, before fetching credentials or writing', async () => {
+    delete process.env.ALLOW_INLINE_TOKENS;
+    await expect(
+      mod.handler({ Event: event, Execution: { Name: 'exec-43' } }, context),
+    ).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringContaining('BearerTokenParameter'),
+    });
+    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(putKeys()).toEqual([]);
+  });
+
+  it('refuses a credentials endpoint outside the allowlist, and loopback, in the Lambda', async () => {
+    for (const endpoint of ['https://attacker.example/s3credentials', 'http://127.0.0.1:9001/x']) {
+      await expect(
+        mod.handler(
+          { Event: { ...event, CredentialsEndpoint: endpoint }, Execution: { Name: 'e' } },
+          context,
+        ),
+      ).rejects.toMatchObject({
+        name: 'InvalidInput',
+        message: expect.stringContaining('CredentialsEndpoint'),
+      });
+    }
+    process.env.CREDENTIALS_ENDPOINTS = 'https://tea.internal.example.org/s3credentials';
+    try {
+      const out = await mod.handler(
+        {
+          Event: { ...event, CredentialsEndpoint: 'https://tea.internal.example.org/s3credentials' },
+          Execution: { Name: 'e2' },
+        },
+        context,
+      );
+      expect(out.Count).toBe(1);
+    } finally {
+      delete process.env.CREDENTIALS_ENDPOINTS;
+    }
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
   });
 });

@@ -11,6 +11,7 @@ import { RefreshingCredentials } from '../../../shared/credentials';
 import { createLogger } from '../../../shared/log';
 import type { StagingStore } from '../../../shared/staging';
 import { planTransfer } from '../../../functions/plan/plan';
+import { ONE_MACHINE_POLICY } from '../../../shared/run-policy';
 
 const PAGES = 1000;
 const PAGE_SIZE = 1000;
@@ -123,7 +124,7 @@ describe('planTransfer: a 1,000,000-key listing', () => {
     const started = Date.now();
     const out = await planTransfer(
       {
-        CredentialsEndpoint: 'https://tea.example.org/s3credentials',
+        CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
         BearerToken: 'edl-token-for-the-million-key-test',
         Source: { Bucket: 'src-bucket', Prefix: 'big/' },
         Dest: { Bucket: 'dst-bucket', Prefix: 'copy/' },
@@ -140,6 +141,7 @@ describe('planTransfer: a 1,000,000-key listing', () => {
           }),
         staging: counting.store,
         runId: 'million',
+        policy: ONE_MACHINE_POLICY,
         credentials: (request) =>
           new RefreshingCredentials(request, {
             fetcher: async () => ({

@@ -21,6 +21,8 @@ import {
 import { clearSecrets, createLogger } from '../../../shared/log';
 import { FolderStagingStore, type StagingStore } from '../../../shared/staging';
 import { planTransfer, type PlanDependencies } from '../../../functions/plan/plan';
+import { stagedTokenKey } from '../../../shared/run-files';
+import { ONE_MACHINE_POLICY } from '../../../shared/run-policy';
 
 const s3Mock = mockClient(S3Client);
 const ssmMock = mockClient(SSMClient);
@@ -29,7 +31,7 @@ const TOKEN = 'edl-token-abcdefghijklmnop-0123456789';
 const RUN = 'exec-0001';
 
 const baseEvent = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  CredentialsEndpoint: 'https://tea.example.org/s3credentials',
+  CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
   BearerToken: TOKEN,
   Source: { Bucket: 'src-bucket', Key: 'path/to/granule.h5' },
   Dest: { Bucket: 'dst-bucket' },
@@ -64,6 +66,7 @@ async function harness(): Promise<Harness> {
     staging,
     ssm: new SSMClient({ region: 'us-west-2' }),
     runId: RUN,
+    policy: ONE_MACHINE_POLICY,
     credentials: (request) => new RefreshingCredentials(request, { fetcher }),
     logger: createLogger('plan-test', { logLevel: 'SILENT' }),
   };
@@ -112,7 +115,7 @@ describe('planTransfer: Source.Key', () => {
       Key: 'path/to/granule.h5',
     });
     expect(out.BatchInput).toMatchObject({
-      CredentialsEndpoint: 'https://tea.example.org/s3credentials',
+      CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
       SourceBucket: 'src-bucket',
       DestBucket: 'dst-bucket',
       Sync: false,
@@ -414,7 +417,7 @@ describe('planTransfer: validation and authentication', () => {
     });
     expect(requests).toEqual([
       {
-        endpoint: 'https://tea.example.org/s3credentials',
+        endpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
         auth: { kind: 'bearer', token: TOKEN },
         appName: 'my-app',
       },
@@ -453,10 +456,10 @@ describe('planTransfer: the token never travels in the output', () => {
     expect(out.BatchInput.Token).toEqual({
       Kind: 'staged',
       Bucket: 'staging-bucket',
-      Key: `runs/${RUN}/token`,
+      Key: stagedTokenKey(RUN),
       TokenKind: 'bearer',
     });
-    expect(await h.staging.getText(`runs/${RUN}/token`)).toBe(TOKEN);
+    expect(await h.staging.getText(stagedTokenKey(RUN))).toBe(TOKEN);
     expect(JSON.stringify(out)).not.toContain(TOKEN);
     expect(JSON.stringify(out)).not.toContain('abcdefghijklmnop');
   });
@@ -466,15 +469,8 @@ describe('planTransfer: the token never travels in the output', () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1, ETag: '"e"' });
     const out = await planTransfer(baseEvent({ BearerToken: undefined, JwtCookie: jwt }), h.deps);
     expect(out.BatchInput.Token).toMatchObject({ Kind: 'staged', TokenKind: 'cookie' });
-    expect(await h.staging.getText(`runs/${RUN}/token`)).toBe(jwt);
+    expect(await h.staging.getText(stagedTokenKey(RUN))).toBe(jwt);
     expect(JSON.stringify(out)).not.toContain(jwt);
-  });
-
-  it('puts the token inline only when asked (the one-machine host)', async () => {
-    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1, ETag: '"e"' });
-    const out = await planTransfer(baseEvent(), { ...h.deps, inlineToken: true });
-    expect(out.BatchInput.Token).toEqual({ Kind: 'inline', TokenKind: 'bearer', Value: TOKEN });
-    expect(await h.staging.getText(`runs/${RUN}/token`)).toBeUndefined();
   });
 
   it('never writes the token to the logs', async () => {

@@ -32,7 +32,7 @@ const planOutput: PlanOutput = {
   Bytes: 30,
   DryRun: false,
   BatchInput: {
-    CredentialsEndpoint: 'https://tea.example/s3credentials',
+    CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
     Token: { Kind: 'staged', Bucket: 'staging-bucket', Key: `${PREFIX}/token`, TokenKind: 'bearer' },
     SourceBucket: 'src',
     DestBucket: 'dst',

@@ -47,7 +47,7 @@ function batchInput(
   token: TokenReference = { Kind: 'bearer-parameter', Parameter: '/s3-direct-transfer/t' },
 ) {
   const b: BatchInput = {
-    CredentialsEndpoint: 'https://tea.example/s3credentials',
+    CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
     Token: token,
     SourceBucket: 'src-bucket',
     DestBucket: 'dst-bucket',
@@ -337,15 +337,15 @@ describe('summarize', () => {
     expect(JSON.stringify(await readReport())).not.toContain('secret-token-value');
   });
 
-  it('leaves staging alone for a parameter token, and never writes an inline token into the report', async () => {
+  it('leaves staging alone for a parameter token, and never names the parameter in the report', async () => {
     await writeManifest([]);
     await staging.put(`${PREFIX}/token`, 'unrelated');
-    const inline: TokenReference = { Kind: 'inline', TokenKind: 'bearer', Value: 'eyJhbGciOi.inline-secret' };
-    await summarize({ Plan: plan(0, { BatchInput: batchInput(inline) }) }, { staging });
+    const parameter: TokenReference = { Kind: 'bearer-parameter', Parameter: '/team/secret-parameter-name' };
+    await summarize({ Plan: plan(0, { BatchInput: batchInput(parameter) }) }, { staging });
     expect(await staging.getText(`${PREFIX}/token`)).toBe('unrelated');
     const text = (await staging.getText(`${PREFIX}/report.json`))!;
-    expect(text).not.toContain('inline-secret');
-    expect(JSON.parse(text).Plan.TokenKind).toBe('inline');
+    expect(text).not.toContain('secret-parameter-name');
+    expect(JSON.parse(text).Plan.TokenKind).toBe('bearer-parameter');
   });
 
   it('summarizes a run with nothing to copy (Map skipped)', async () => {

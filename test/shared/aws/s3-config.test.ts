@@ -35,3 +35,27 @@ describe('client policies', () => {
     expect(listingClientConfig().maxAttempts).toBe(5);
   });
 });
+
+describe('expectBucketOwner', () => {
+  it('sends x-amz-expected-bucket-owner on every request, unless the request names one itself', async () => {
+    const { S3Client, HeadObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { expectBucketOwner } = await import('../../../shared/aws/s3-config');
+    const seen: (string | undefined)[] = [];
+    const client = new S3Client({
+      region: 'us-west-2',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      requestHandler: {
+        handle: async (request: { headers: Record<string, string> }) => {
+          seen.push(request.headers['x-amz-expected-bucket-owner']);
+          return { response: { statusCode: 200, headers: {}, body: undefined } };
+        },
+      } as never,
+    });
+    expectBucketOwner(client, '123456789012');
+    await client.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }));
+    await client.send(
+      new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x', ExpectedBucketOwner: '210987654321' }),
+    );
+    expect(seen).toEqual(['123456789012', '210987654321']);
+  });
+});

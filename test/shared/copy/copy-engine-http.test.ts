@@ -3,6 +3,9 @@
  * TEA credentials emulator, with the same client settings the copy Lambda uses.
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   GetObjectCommand,
@@ -17,6 +20,9 @@ import type { BatchInput } from '../../../shared/contracts';
 import { copyClientConfig } from '../../../shared/aws/s3-config';
 import { copyObject, type CopyOptions, type CopyResult } from '../../../shared/copy';
 import { RefreshingCredentials, clearRefreshingCredentialsCache } from '../../../shared/credentials';
+import { stagedTokenKey } from '../../../shared/run-files';
+import { ONE_MACHINE_POLICY } from '../../../shared/run-policy';
+import { FolderStagingStore } from '../../../shared/staging';
 import { EmbeddedS3 } from '../../../emulators/s3/server';
 import { startTeaEmulator, type TeaEmulator } from '../../../emulators/tea/emulator';
 
@@ -339,9 +345,25 @@ describe('copy engine over HTTP', () => {
 describe('copy Lambda core over HTTP', () => {
   afterEach(() => clearRefreshingCredentialsCache());
 
+  // The run's token, staged as Plan stages it.
+  let tokens: FolderStagingStore;
+  beforeAll(async () => {
+    tokens = new FolderStagingStore(await mkdtemp(join(tmpdir(), 'copy-http-')), 'staging');
+    await tokens.put(stagedTokenKey('it-run'), TOKEN);
+    await tokens.put(stagedTokenKey('bad-token-run'), 'not-a-known-token');
+  });
+  afterAll(async () => rm(tokens.root, { recursive: true, force: true }));
+  const staged = (runId: string): BatchInput['Token'] => ({
+    Kind: 'staged',
+    Bucket: 'staging',
+    Key: stagedTokenKey(runId),
+    TokenKind: 'bearer',
+  });
+  const policy = { endpoints: ONE_MACHINE_POLICY.endpoints, tokens: { stagingBucket: 'staging' } };
+
   const batchInput = (): BatchInput => ({
     CredentialsEndpoint: tea.url,
-    Token: { Kind: 'inline', TokenKind: 'bearer', Value: TOKEN },
+    Token: staged('it-run'),
     SourceBucket: 'src',
     DestBucket: 'dst',
     Sync: false,
@@ -355,7 +377,8 @@ describe('copy Lambda core over HTTP', () => {
     s3.faults.bandwidthScope = { credentials: 'issued' };
     const s3Config = { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true };
     const deps = (deadline: number): Parameters<typeof copyBatch>[1] => ({
-      source: (batch) => sourceSideFor(batch, { s3Config }),
+      ...policy,
+      source: (batch) => sourceSideFor(batch, { s3Config, staging: () => tokens }),
       destination,
       remainingTimeMs: () => deadline - Date.now(),
       concurrency: 1,
@@ -383,17 +406,16 @@ describe('copy Lambda core over HTTP', () => {
 
   it('throws AuthenticationFailed for a rejected token before copying anything', async () => {
     await seed('auth/a.bin', 1000, 50);
-    const batch = {
-      ...batchInput(),
-      Token: { Kind: 'inline' as const, TokenKind: 'bearer' as const, Value: 'not-a-known-token' },
-    };
+    const batch = { ...batchInput(), Token: staged('bad-token-run'), RunId: 'bad-token-run' };
     await expect(
       copyBatch(
         { Items: [{ Key: 'auth/a.bin', DestKey: 'auth/a.bin', Size: 1000 }], BatchInput: batch },
         {
+          ...policy,
           source: (b) =>
             sourceSideFor(b, {
               s3Config: { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true },
+              staging: () => tokens,
             }),
           destination,
           remainingTimeMs: () => 900_000,

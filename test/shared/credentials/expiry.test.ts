@@ -61,7 +61,7 @@ function credentials(lifetimeMs = 3_600_000) {
   }));
   const rc = new RefreshingCredentials(
     {
-      endpoint: 'https://tea.example.org/s3credentials',
+      endpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
       auth: { kind: 'bearer', token: 'expiry-token-123456' },
     },
     { now: () => clock.now, fetcher },

@@ -10,7 +10,7 @@ import { ErrorName, TransferError } from '../../../shared/errors';
 
 const MINUTE = 60_000;
 const REQUEST: TeaRequest = {
-  endpoint: 'https://tea.example.org/s3credentials',
+  endpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
   auth: { kind: 'bearer', token: 'refreshing-token-0123456789' },
 };
 

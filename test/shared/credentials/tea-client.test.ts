@@ -8,7 +8,7 @@ import { ErrorName } from '../../../shared/errors';
 import { clearSecrets } from '../../../shared/log';
 
 const TOKEN = 'edl-token-unit-0123456789abcdef';
-const ENDPOINT = 'https://tea.example.org/s3credentials?secret_query=leak-me';
+const ENDPOINT = 'https://tea.test.earthdatacloud.nasa.gov/s3credentials?secret_query=leak-me';
 const GOOD = {
   accessKeyId: 'ASIAUNITTEST0000001',
   secretAccessKey: 'unitSecretAccessKeyValue/abcdefghijklmnopq',
@@ -220,7 +220,7 @@ describe('fetchTeaCredentials errors', () => {
   it('strips the query string from the endpoint in messages', async () => {
     const fetch = scriptedFetch(jsonResponse(403, {}));
     const error = await failure(fetchTeaCredentials(bearer, opts(fetch).options));
-    expect(error.message).toContain('https://tea.example.org/s3credentials');
+    expect(error.message).toContain('https://tea.test.earthdatacloud.nasa.gov/s3credentials');
     expect(error.message).not.toContain('leak-me');
   });
 
