@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorName } from '../shared/errors';
 import { parseEvent } from '../shared/event';
+import { parseJsonText } from '../shared/json-text';
 import { registerSecret } from '../shared/log';
 import { CommandError } from './command-error';
 import { ExitCode } from './exit-codes';
@@ -22,9 +23,9 @@ export async function readEventFile(
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonText(text);
   } catch (error) {
-    throw invalid(`the event file ${path} is not valid JSON: ${(error as Error).message}`);
+    throw invalid(`the event file ${path} is ${(error as Error).message}`);
   }
   for (const field of ['BearerToken', 'JwtCookie'] as const) {
     const value = (raw as Record<string, unknown> | null)?.[field];

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_CREDENTIALS_ENDPOINTS, endpointRefusal } from '../../shared/credentials/endpoint';
 import { formatPath, parseEvent } from '../../shared/event';
+import { parseJsonText } from '../../shared/json-text';
 
 /** A mirror as written in the mirrors file (or given to the construct). */
 export interface MirrorSpec {
@@ -340,10 +341,9 @@ export function parseMirrorsFile(
   const { source } = options;
   let content: unknown;
   try {
-    content = JSON.parse(text);
-  } catch {
-    // Not JSON.parse's message: it quotes the text around the error, which may be a token pasted by mistake.
-    throw new Error(`${source}: not valid JSON (\`jq . <file>\` shows where)`);
+    content = parseJsonText(text);
+  } catch (error) {
+    throw new Error(`${source}: ${(error as Error).message}`, { cause: error });
   }
   if (!isRecord(content) || !Array.isArray(content.mirrors)) {
     throw new Error(`${source}: expected an object { "mirrors": [ ... ] }`);

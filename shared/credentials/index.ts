@@ -1,3 +1,4 @@
+export { parseExpiration } from './expiration';
 export {
   checkEndpoint,
   DEFAULT_CREDENTIALS_ENDPOINTS,
@@ -9,7 +10,6 @@ export {
 } from './endpoint';
 export {
   fetchTeaCredentials,
-  parseExpiration,
   type CredentialsLog,
   type TeaAuth,
   type TeaCredentials,

@@ -22,7 +22,7 @@ const DEFAULT_TTL_MS = 5 * 60_000;
 
 interface CachedParameter {
   readonly fetchedAt: number;
-  readonly value: Promise<string>;
+  readonly value: Promise<TeaAuth>;
 }
 
 // Per container: a warm Lambda reads the parameter once per TTL, concurrent invocations share a read.
@@ -39,12 +39,25 @@ function normalizeToken(value: string): string {
   return value.trim().replace(/^bearer\s+/i, '');
 }
 
-async function readParameter(name: string, ssm: SSMClient, region: string): Promise<string> {
+/** What a parameter holds: a bearer token, or an `asf-urs` cookie stored as `asf-urs=<jwt>`. */
+export const COOKIE_PARAMETER_PREFIX = 'asf-urs=';
+
+async function readParameter(name: string, ssm: SSMClient, region: string): Promise<TeaAuth> {
   let value: string | undefined;
   try {
     const output = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
     value = output.Parameter?.Value;
+    // A String parameter is readable by anyone with ssm:GetParameter and sits unencrypted in its history.
+    if (output.Parameter?.Type !== 'SecureString') {
+      throw new TransferError(
+        ErrorName.TokenParameterError,
+        `SSM parameter ${name} in region ${region} is a ${output.Parameter?.Type ?? 'parameter of unknown type'}, ` +
+          'not a SecureString: store the token as a SecureString (aws ssm put-parameter --type SecureString ' +
+          '--overwrite ...) and delete its old versions',
+      );
+    }
   } catch (error) {
+    if (error instanceof TransferError) throw error;
     const code = errorCode(error);
     const detail = redactText(error instanceof Error ? error.message : String(error));
     const cause = new Error(`${code}: ${detail}`);
@@ -77,20 +90,25 @@ async function readParameter(name: string, ssm: SSMClient, region: string): Prom
     }
     throw error;
   }
-  const token = typeof value === 'string' ? normalizeToken(value) : '';
-  if (token.length === 0) {
+  const text = typeof value === 'string' ? value.trim() : '';
+  const auth: TeaAuth = text.startsWith(COOKIE_PARAMETER_PREFIX)
+    ? { kind: 'cookie', jwt: text.slice(COOKIE_PARAMETER_PREFIX.length).trim() }
+    : { kind: 'bearer', token: normalizeToken(text) };
+  const secret = auth.kind === 'bearer' ? auth.token : auth.jwt;
+  if (secret.length === 0) {
     throw new TransferError(
       ErrorName.TokenParameterError,
       `SSM parameter ${name} in region ${region} is empty`,
     );
   }
-  registerSecret(token);
-  return token;
+  registerSecret(secret);
+  return auth;
 }
 
 /**
  * Turns the event's authentication fields into a {@link TeaAuth}: an inline bearer token, an inline
- * `asf-urs` cookie, or a bearer token read from an SSM SecureString (cached per container for `ttlMs`).
+ * `asf-urs` cookie, or what an SSM SecureString holds (cached per container for `ttlMs`): a bearer token,
+ * or a cookie stored as `asf-urs=<jwt>`.
  * SSM failures are `TokenParameterError`s that say what is missing.
  */
 export async function resolveTeaAuth(
@@ -130,13 +148,11 @@ export async function resolveTeaAuth(
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const key = `${region}\u0000${name}`;
   const cached = parameterCache.get(key);
-  if (cached && now() - cached.fetchedAt < ttlMs) {
-    return { kind: 'bearer', token: await cached.value };
-  }
+  if (cached && now() - cached.fetchedAt < ttlMs) return cached.value;
   const entry: CachedParameter = { fetchedAt: now(), value: readParameter(name, client, region) };
   parameterCache.set(key, entry);
   try {
-    return { kind: 'bearer', token: await entry.value };
+    return await entry.value;
   } catch (error) {
     // Failures are not cached: the next invocation asks again (someone may have fixed the parameter).
     if (parameterCache.get(key) === entry) parameterCache.delete(key);

@@ -1,6 +1,8 @@
 import { ErrorName, TransferError } from '../errors';
 import { MASK, redactText, registerSecret } from '../log';
 import { describeEndpoint, isLoopbackHost } from './endpoint';
+import { parseExpiration } from './expiration';
+import { earthdataLoginPage, excerpt, MAX_ANSWER_BYTES, readCappedBody } from './tea-answer';
 
 /** How to authenticate to a TEA `/s3credentials` endpoint. */
 export type TeaAuth = { kind: 'bearer'; token: string } | { kind: 'cookie'; jwt: string };
@@ -50,54 +52,8 @@ const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 const APP_NAME = /^[\w+=,.@-]+$/;
 // Header values must be visible ASCII; undici's "invalid header value" error would echo the token.
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
-const MAX_BODY_EXCERPT = 300;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Parses an expiration as TEA sends it (Python `str(datetime)`: `2021-01-27 00:50:09+00:00`, maybe with
- * microseconds) or as ISO-8601 (`2021-01-27T00:50:09Z`, `...+02:00`). A missing offset means UTC (STS
- * times are UTC). Throws `CredentialsEndpointError` for anything else.
- */
-export function parseExpiration(text: string): Date {
-  const match =
-    /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
-      typeof text === 'string' ? text.trim() : '',
-    );
-  const fail = (): never => {
-    const shown = typeof text === 'string' ? JSON.stringify(redactText(text.slice(0, 64))) : typeof text;
-    throw new TransferError(
-      ErrorName.CredentialsEndpointError,
-      `the credentials endpoint returned an unparseable expiration ${shown} (expected "YYYY-MM-DD HH:MM:SS+00:00" or ISO-8601)`,
-    );
-  };
-  if (!match) return fail();
-  const [, y, mo, d, h, mi, s, fraction, zone] = match;
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
-  const millis = fraction ? Number(fraction.padEnd(3, '0').slice(0, 3)) : 0;
-  let offsetMinutes = 0;
-  if (zone && zone.toUpperCase() !== 'Z') {
-    const digits = zone.slice(1).replace(':', '');
-    const offsetHours = Number(digits.slice(0, 2));
-    const offsetMins = digits.length > 2 ? Number(digits.slice(2)) : 0;
-    if (offsetHours > 23 || offsetMins > 59) return fail();
-    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (offsetHours * 60 + offsetMins);
-  }
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  // Date.UTC rolls over (Feb 30 -> Mar 2); a round trip catches impossible dates and times.
-  const check = new Date(utc);
-  if (
-    check.getUTCFullYear() !== year ||
-    check.getUTCMonth() !== month - 1 ||
-    check.getUTCDate() !== day ||
-    check.getUTCHours() !== hour ||
-    check.getUTCMinutes() !== minute ||
-    check.getUTCSeconds() !== second
-  ) {
-    return fail();
-  }
-  return new Date(utc - offsetMinutes * 60_000);
-}
 
 function authSecret(auth: TeaAuth): string {
   return auth.kind === 'bearer' ? auth.token : auth.jwt;
@@ -252,7 +208,7 @@ export async function fetchTeaCredentials(
     }, timeoutMs);
     try {
       let response: Response;
-      let body: string | undefined;
+      let body: { text: string; truncated: boolean } | undefined;
       try {
         response = await doFetch(url.href, {
           method: 'GET',
@@ -263,7 +219,7 @@ export async function fetchTeaCredentials(
         if (response.type === 'opaqueredirect' || REDIRECT_STATUSES.has(response.status)) {
           await response.body?.cancel().catch(() => undefined);
         } else {
-          body = await response.text();
+          body = await readCappedBody(response);
         }
       } catch (error) {
         const reason = timedOut ? `timed out after ${timeoutMs} ms` : describeNetworkError(error);
@@ -288,12 +244,12 @@ export async function fetchTeaCredentials(
                 'https://urs.earthdata.nasa.gov (Generate Token).'),
         );
       }
-      const text = body ?? '';
+      const text = body?.text ?? '';
       const json = parseJsonObject(text);
       const detail = (): string => {
         const described = json?.error_description ?? json?.message ?? json?.error;
-        const excerpt = typeof described === 'string' ? described : json ? '' : text.trim();
-        return excerpt ? `: ${excerpt.slice(0, MAX_BODY_EXCERPT)}` : '';
+        const shown = excerpt(typeof described === 'string' ? described : json ? '' : text);
+        return shown ? `: ${shown}` : '';
       };
       if (status === 401) {
         return fail(
@@ -305,10 +261,14 @@ export async function fetchTeaCredentials(
       if (status === 403) {
         const resolution = json?.resolution_url;
         if (typeof resolution === 'string' && resolution.length > 0) {
+          const page = earthdataLoginPage(resolution);
           return fail(
             ErrorName.EulaNotAccepted,
             `${where}: the archive requires you to accept its end-user license agreement (HTTP 403${detail()}). ` +
-              `Accept it at ${resolution} while logged in to Earthdata Login, then run again.`,
+              (page
+                ? `Accept it at ${page} while logged in to Earthdata Login, then run again.`
+                : 'Accept it in your Earthdata Login profile (https://urs.earthdata.nasa.gov, Applications), then ' +
+                  'run again; the page the endpoint named is not an Earthdata Login page and is not shown.'),
           );
         }
         return fail(
@@ -336,6 +296,12 @@ export async function fetchTeaCredentials(
           ErrorName.CredentialsEndpointError,
           `${where}: unexpected HTTP ${status}${detail()}` +
             (status === 404 ? ' (is this the /s3credentials URL of the archive?)' : ''),
+        );
+      }
+      if (body?.truncated) {
+        return fail(
+          ErrorName.CredentialsEndpointError,
+          `${where}: HTTP 200 but the answer is larger than ${MAX_ANSWER_BYTES / 1024} KiB; credentials are about 2 KiB`,
         );
       }
       if (!json) {

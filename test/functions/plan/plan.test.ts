@@ -394,7 +394,7 @@ describe('planTransfer: validation and authentication', () => {
   });
 
   it('reads BearerTokenParameter from SSM and references the parameter, staging no token', async () => {
-    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: `${TOKEN}\n` } });
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: `${TOKEN}\n` } });
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1, ETag: '"e"' });
     const requests: TeaRequest[] = [];
     const deps: PlanDependencies = {

@@ -1,3 +1,4 @@
+import type { GetParameterCommandOutput } from '@aws-sdk/client-ssm';
 import { GetParameterCommand, ParameterNotFound, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { clearTokenCache, resolveTeaAuth } from '../../../shared/credentials/resolve-auth';
@@ -56,7 +57,7 @@ describe('resolveTeaAuth from SSM', () => {
   it('reads the parameter with decryption and strips a trailing newline', async () => {
     ssmMock
       .on(GetParameterCommand)
-      .resolves({ Parameter: { Name: '/edl/token', Value: 'ssm-token-abcdef123\n' } });
+      .resolves({ Parameter: { Name: '/edl/token', Type: 'SecureString', Value: 'ssm-token-abcdef123\n' } });
     await expect(resolveTeaAuth({ BearerTokenParameter: '/edl/token' }, ssm)).resolves.toEqual({
       kind: 'bearer',
       token: 'ssm-token-abcdef123',
@@ -71,8 +72,8 @@ describe('resolveTeaAuth from SSM', () => {
   it('caches the value for the TTL, then reads again', async () => {
     ssmMock
       .on(GetParameterCommand)
-      .resolvesOnce({ Parameter: { Value: 'first-token-0000001' } })
-      .resolvesOnce({ Parameter: { Value: 'second-token-000002' } });
+      .resolvesOnce({ Parameter: { Type: 'SecureString', Value: 'first-token-0000001' } })
+      .resolvesOnce({ Parameter: { Type: 'SecureString', Value: 'second-token-000002' } });
     let now = 1_000_000;
     const options = { now: () => now, ttlMs: 60_000 };
     const read = () => resolveTeaAuth({ BearerTokenParameter: '/edl/token' }, ssm, options);
@@ -86,7 +87,9 @@ describe('resolveTeaAuth from SSM', () => {
   });
 
   it('shares one read between concurrent callers', async () => {
-    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'shared-token-123456' } });
+    ssmMock
+      .on(GetParameterCommand)
+      .resolves({ Parameter: { Type: 'SecureString', Value: 'shared-token-123456' } });
     const results = await Promise.all(
       Array.from({ length: 10 }, () => resolveTeaAuth({ BearerTokenParameter: '/edl/token' }, ssm)),
     );
@@ -100,7 +103,7 @@ describe('resolveTeaAuth from SSM', () => {
     ssmMock
       .on(GetParameterCommand)
       .rejectsOnce(new ParameterNotFound({ message: '', $metadata: {} }))
-      .resolves({ Parameter: { Value: 'created-later-token' } });
+      .resolves({ Parameter: { Type: 'SecureString', Value: 'created-later-token' } });
     const error = await failure(resolveTeaAuth({ BearerTokenParameter: '/edl/missing' }, ssm));
     expect(error.name).toBe(ErrorName.TokenParameterError);
     expect(error.message).toContain('SSM parameter /edl/missing not found in region eu-north-1');
@@ -138,16 +141,38 @@ describe('resolveTeaAuth from SSM', () => {
     expect(error.message).toContain('parameter/edl-token');
   });
 
-  it.each([[{ Parameter: { Value: '  \n' } }], [{ Parameter: {} }], [{}]])(
-    'an empty value %j is a TokenParameterError',
-    async (output) => {
-      ssmMock.on(GetParameterCommand).resolves(output);
-      const error = await failure(resolveTeaAuth({ BearerTokenParameter: '/edl/empty' }, ssm));
-      expect(error.name).toBe(ErrorName.TokenParameterError);
-      expect(error.message).toContain('/edl/empty');
-      expect(error.message).toContain('empty');
-    },
-  );
+  it.each<[GetParameterCommandOutput]>([
+    [{ Parameter: { Type: 'SecureString', Value: '  \n' } } as GetParameterCommandOutput],
+    [{ Parameter: { Type: 'SecureString' } } as GetParameterCommandOutput],
+  ])('an empty value %j is a TokenParameterError', async (output) => {
+    ssmMock.on(GetParameterCommand).resolves(output);
+    const error = await failure(resolveTeaAuth({ BearerTokenParameter: '/edl/empty' }, ssm));
+    expect(error.name).toBe(ErrorName.TokenParameterError);
+    expect(error.message).toContain('/edl/empty');
+    expect(error.message).toContain('empty');
+  });
+
+  it.each<[GetParameterCommandOutput]>([
+    [{ Parameter: { Type: 'String', Value: 'plain-text-token-1' } } as GetParameterCommandOutput],
+    [{ Parameter: {} } as GetParameterCommandOutput],
+    [{} as GetParameterCommandOutput],
+  ])('refuses a parameter that is not a SecureString (%j)', async (output) => {
+    ssmMock.on(GetParameterCommand).resolves(output);
+    const error = await failure(resolveTeaAuth({ BearerTokenParameter: '/edl/plain' }, ssm));
+    expect(error.name).toBe(ErrorName.TokenParameterError);
+    expect(error.message).toContain('not a SecureString');
+    expect(error.message).not.toContain('plain-text-token-1');
+  });
+
+  it('reads an asf-urs cookie stored as asf-urs=<jwt>, and a bearer token otherwise', async () => {
+    ssmMock
+      .on(GetParameterCommand, { Name: '/edl/cookie' })
+      .resolves({ Parameter: { Type: 'SecureString', Value: 'asf-urs=eyJhbGciOi.jwt-body.sig\n' } });
+    expect(await resolveTeaAuth({ BearerTokenParameter: '/edl/cookie' }, ssm)).toEqual({
+      kind: 'cookie',
+      jwt: 'eyJhbGciOi.jwt-body.sig',
+    });
+  });
 
   it('passes other errors (throttling) through unchanged', async () => {
     const throttled = serviceError('ThrottlingException', 'Rate exceeded');
@@ -160,8 +185,8 @@ describe('resolveTeaAuth from SSM', () => {
     const other = new SSMClient({ region: 'us-east-1' });
     ssmMock
       .on(GetParameterCommand)
-      .resolvesOnce({ Parameter: { Value: 'token-eu-north-one' } })
-      .resolvesOnce({ Parameter: { Value: 'token-us-east-one1' } });
+      .resolvesOnce({ Parameter: { Type: 'SecureString', Value: 'token-eu-north-one' } })
+      .resolvesOnce({ Parameter: { Type: 'SecureString', Value: 'token-us-east-one1' } });
     await resolveTeaAuth({ BearerTokenParameter: '/edl/token' }, ssm);
     await expect(resolveTeaAuth({ BearerTokenParameter: '/edl/token' }, other)).resolves.toEqual({
       kind: 'bearer',

@@ -1,9 +1,6 @@
+import { parseExpiration } from '../../../shared/credentials/expiration';
 import { inspect } from 'node:util';
-import {
-  fetchTeaCredentials,
-  parseExpiration,
-  type TeaFetchOptions,
-} from '../../../shared/credentials/tea-client';
+import { fetchTeaCredentials, type TeaFetchOptions } from '../../../shared/credentials/tea-client';
 import { ErrorName } from '../../../shared/errors';
 import { clearSecrets } from '../../../shared/log';
 
@@ -229,6 +226,51 @@ describe('fetchTeaCredentials errors', () => {
     const error = await failure(fetchTeaCredentials(bearer, opts(fetch).options));
     expect(error.name).toBe(ErrorName.CredentialsForbidden);
     expect(everything(error)).not.toContain(TOKEN);
+  });
+});
+
+describe('fetchTeaCredentials reads answers with distrust', () => {
+  it('reads at most 64 KiB of an answer, and refuses a larger 200', async () => {
+    const huge = `{"accessKeyId":"${'A'.repeat(200 * 1024)}"}`;
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = new TextEncoder().encode(huge.slice(pulled, pulled + 16 * 1024));
+        pulled += 16 * 1024;
+        if (chunk.length === 0) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const fetch = scriptedFetch(() => new Response(body, { status: 200 }));
+    const error = await failure(fetchTeaCredentials(bearer, opts(fetch).options));
+    expect(error).toMatchObject({ name: ErrorName.CredentialsEndpointError });
+    expect(error.message).toContain('larger than 64 KiB');
+    // The stream was cancelled once the cap was reached, not drained.
+    expect(pulled).toBeLessThan(100 * 1024);
+  });
+
+  it('quotes at most a short, printable excerpt of an error page', async () => {
+    const page = `<html><script>alert(1)</script><h1>Forbidden\u0007\u001b[31m</h1>${'x'.repeat(5000)}</html>`;
+    const fetch = scriptedFetch(jsonResponse(403, page, { 'content-type': 'text/html' }));
+    const error = await failure(fetchTeaCredentials(bearer, opts(fetch).options));
+    expect(error.name).toBe(ErrorName.CredentialsForbidden);
+    const quoted = /HTTP 403: (.*)\)\. Check/.exec(error.message)?.[1] ?? '';
+    expect(quoted.length).toBeLessThanOrEqual(120);
+    expect(quoted).toContain('Forbidden');
+    expect(error.message).not.toMatch(/[<>\u0000-\u001f]/); // eslint-disable-line no-control-regex
+  });
+
+  it.each([
+    ['another host', 'https://attacker.example/accept?x=1'],
+    ['a host ending like Earthdata Login', 'https://urs.earthdata.nasa.gov.attacker.example/approve'],
+    ['plain http', 'http://urs.earthdata.nasa.gov/approve_app?client_id=x'],
+    ['a very long URL', `https://urs.earthdata.nasa.gov/approve_app?client_id=${'x'.repeat(3000)}`],
+  ])('does not echo a resolution_url on %s', async (_what, url) => {
+    const fetch = scriptedFetch(jsonResponse(403, { error: 'eula', resolution_url: url }));
+    const error = await failure(fetchTeaCredentials(bearer, opts(fetch).options));
+    expect(error.name).toBe(ErrorName.EulaNotAccepted);
+    expect(error.message).not.toContain(url.slice(0, 40));
+    expect(error.message).toContain('https://urs.earthdata.nasa.gov');
   });
 });
 
