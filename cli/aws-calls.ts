@@ -20,8 +20,11 @@ export function sfnClientFor(region: string): SFNClient {
 }
 
 /** A CloudFormation client for the standard region configuration (AWS_REGION, then the profile's). */
-export function cloudFormationClient(env: NodeJS.ProcessEnv = process.env): CloudFormationClient {
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+export function cloudFormationClient(
+  env: NodeJS.ProcessEnv = process.env,
+  inRegion?: string,
+): CloudFormationClient {
+  const region = inRegion || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   return new CloudFormationClient({ ...(region && { region }), ...RETRY_CONFIG });
 }
 

@@ -1,4 +1,8 @@
-import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeStackResourcesCommand,
+  DescribeStacksCommand,
+  type CloudFormationClient,
+} from '@aws-sdk/client-cloudformation';
 import { STACK_NAME, STATE_MACHINE_ARN_OUTPUT } from '../shared/deployment';
 import { callWithBackoff, type Sleep } from './aws-calls';
 import { CommandError } from './command-error';
@@ -23,6 +27,8 @@ export interface FoundStateMachine {
   arn: string;
   /** Where the ARN came from, for the messages. */
   from: string;
+  /** The outputs of its stack, when they were read. */
+  outputs?: Record<string, string>;
 }
 
 const HOW_TO_NAME_ONE =
@@ -45,12 +51,38 @@ export async function findStateMachine(options: StateMachineLookupOptions): Prom
     return { arn: fromEnv, from: STATE_MACHINE_ENV };
   }
   const stackName = options.stack ?? STACK_NAME;
-  const arn = await stackOutput(options.cloudFormation(), stackName, options.sleep);
+  const outputs = await stackOutputs(options.cloudFormation(), stackName, options.sleep);
+  const arn = outputs[STATE_MACHINE_ARN_OUTPUT];
   parseStateMachineArn(arn, `the output ${STATE_MACHINE_ARN_OUTPUT} of the stack ${stackName}`);
-  return { arn, from: `the stack ${stackName}` };
+  return { arn, from: `the stack ${stackName}`, outputs };
 }
 
-async function stackOutput(client: CloudFormationClient, stackName: string, sleep: Sleep): Promise<string> {
+/**
+ * The outputs of the stack that holds a state machine given by ARN, or undefined when they cannot be
+ * read (no permission, a state machine deployed otherwise): the caller then uses the defaults.
+ */
+export async function outputsOfStateMachineStack(
+  client: CloudFormationClient,
+  stateMachineArn: string,
+  sleep: Sleep,
+): Promise<Record<string, string> | undefined> {
+  try {
+    const { StackResources: resources } = await callWithBackoff(
+      () => client.send(new DescribeStackResourcesCommand({ PhysicalResourceId: stateMachineArn })),
+      { sleep },
+    );
+    const stackName = resources?.[0]?.StackName;
+    return stackName ? await stackOutputs(client, stackName, sleep) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stackOutputs(
+  client: CloudFormationClient,
+  stackName: string,
+  sleep: Sleep,
+): Promise<Record<string, string>> {
   const region = await client.config.region().catch(() => undefined);
   const where = region ? ` in ${region}` : '';
   let stacks;
@@ -71,14 +103,18 @@ async function stackOutput(client: CloudFormationClient, stackName: string, slee
   }
   const stack = stacks?.[0];
   if (!stack) throw notFound(`the stack ${stackName} does not exist${where}.`);
-  const output = stack.Outputs?.find((o) => o.OutputKey === STATE_MACHINE_ARN_OUTPUT)?.OutputValue;
-  if (!output) {
+  const outputs = Object.fromEntries(
+    (stack.Outputs ?? []).flatMap((o) =>
+      o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [],
+    ),
+  );
+  if (!outputs[STATE_MACHINE_ARN_OUTPUT]) {
     throw notFound(
       `the stack ${stackName}${where} (${stack.StackStatus ?? 'status unknown'}) has no output ` +
         `${STATE_MACHINE_ARN_OUTPUT}: it is not an s3-direct-transfer stack, or its deployment is not complete.`,
     );
   }
-  return output;
+  return outputs;
 }
 
 function notFound(what: string): CommandError {

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
+  ExecutionDoesNotExist,
   ListMapRunsCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../cli/main';
 import { STACK_NAME } from '../../shared/deployment';
@@ -15,6 +17,7 @@ import { STACK_NAME } from '../../shared/deployment';
 // The real wiring of `start` and `watch` in main.ts, with the SDK clients mocked at the class level.
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);
+const ssmMock = mockClient(SSMClient);
 
 const SM_ARN = 'arn:aws:states:us-west-2:123456789012:stateMachine:Transfer';
 const EXECUTION_ARN = 'arn:aws:states:us-west-2:123456789012:execution:Transfer:run-1';
@@ -25,6 +28,14 @@ const EVENT = {
   BearerToken: 'edl-token-abcdefghijklmnopqrstuvwxyz',
   Source: { Bucket: 'src-bucket', Key: 'a.nc' },
   Dest: { Bucket: 'my-bucket' },
+};
+const SUCCEEDED = {
+  executionArn: EXECUTION_ARN,
+  stateMachineArn: SM_ARN,
+  status: 'SUCCEEDED' as const,
+  startDate: START,
+  stopDate: START,
+  output: JSON.stringify(RESULT),
 };
 const eventPath = join(mkdtempSync(join(tmpdir(), 'cli-main-')), 'event.json');
 writeFileSync(eventPath, JSON.stringify(EVENT));
@@ -53,17 +64,12 @@ const savedEnv = process.env.S3_DIRECT_TRANSFER_STATE_MACHINE;
 beforeEach(() => {
   sfnMock.reset();
   cfnMock.reset();
+  ssmMock.reset();
+  ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
   delete process.env.S3_DIRECT_TRANSFER_STATE_MACHINE;
   sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: START });
   sfnMock.on(ListMapRunsCommand).resolves({ mapRuns: [] });
-  sfnMock.on(DescribeExecutionCommand).resolves({
-    executionArn: EXECUTION_ARN,
-    stateMachineArn: SM_ARN,
-    status: 'SUCCEEDED',
-    startDate: START,
-    stopDate: START,
-    output: JSON.stringify(RESULT),
-  });
+  sfnMock.on(DescribeExecutionCommand).resolves(SUCCEEDED);
 });
 afterAll(() => {
   if (savedEnv === undefined) delete process.env.S3_DIRECT_TRANSFER_STATE_MACHINE;
@@ -80,10 +86,18 @@ describe('s3-direct-transfer start and watch', () => {
 
   it('start --wait takes the state machine from the environment and prints the result', async () => {
     process.env.S3_DIRECT_TRANSFER_STATE_MACHINE = SM_ARN;
+    // run-1 is not taken yet: the first DescribeExecution (of the name) finds nothing.
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(new ExecutionDoesNotExist({ message: 'no run-1', $metadata: {} }))
+      .resolves(SUCCEEDED);
     const { code, stdout } = await run('start', '--event', eventPath, '--wait', '--name', 'run-1');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual(RESULT);
     expect(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.name).toBe('run-1');
+    expect(ssmMock.commandCalls(PutParameterCommand)[0].args[0].input.Name).toBe(
+      '/s3-direct-transfer/executions/run-1',
+    );
     expect(process.listenerCount('SIGINT')).toBe(0);
   });
 

@@ -2,16 +2,22 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStackResourcesCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   ListMapRunsCommand,
   SFNClient,
   StartExecutionCommand,
   StateMachineDoesNotExist,
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { TransferResult } from '../../shared/contracts';
 import { STACK_NAME, STATE_MACHINE_ARN_OUTPUT } from '../../shared/deployment';
@@ -20,6 +26,7 @@ import { STATE_MACHINE_ENV } from '../../cli/state-machine-lookup';
 
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);
+const ssmMock = mockClient(SSMClient);
 
 const SM_ARN = 'arn:aws:states:us-west-2:123456789012:stateMachine:Transfer';
 const ENV_SM_ARN = 'arn:aws:states:us-west-2:123456789012:stateMachine:FromEnv';
@@ -65,7 +72,8 @@ function setup(overrides: Partial<StartDeps> = {}) {
       regions.push(region);
       return new SFNClient({ region });
     },
-    cloudFormationClient: () => new CloudFormationClient({ region: 'eu-west-1' }),
+    cloudFormationClient: (region) => new CloudFormationClient({ region: region ?? 'eu-west-1' }),
+    ssmClient: (region) => new SSMClient({ region }),
     env: {},
     stdout,
     stderr,
@@ -83,6 +91,12 @@ function options(extra: Partial<StartOptions> = {}): StartOptions {
   return { event: eventFile(EVENT), stateMachine: SM_ARN, ...extra };
 }
 
+/** What `start` makes of EVENT for an execution named `name`: the token moved into a parameter. */
+const startedInput = (name: string): Record<string, unknown> => {
+  const { BearerToken: _token, ...rest } = EVENT;
+  return { ...rest, BearerTokenParameter: `/s3-direct-transfer/executions/${name}` };
+};
+
 const succeeded: DescribeExecutionCommandOutput = {
   $metadata: {},
   executionArn: EXECUTION_ARN,
@@ -90,7 +104,7 @@ const succeeded: DescribeExecutionCommandOutput = {
   status: 'SUCCEEDED',
   startDate: START,
   stopDate: new Date(START.getTime() + 30_000),
-  input: JSON.stringify(EVENT),
+  input: JSON.stringify(startedInput('run-1')),
   output: JSON.stringify(RESULT),
 };
 
@@ -101,19 +115,38 @@ function awsError(name: string, message = `${name} (test)`, status = 400): Error
 beforeEach(() => {
   sfnMock.reset();
   cfnMock.reset();
+  ssmMock.reset();
+  ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+  ssmMock.on(DeleteParameterCommand).resolves({});
   sfnMock.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: START });
   sfnMock.on(ListMapRunsCommand).resolves({ mapRuns: [] });
 });
 
 describe('startExecution', () => {
-  it('starts the event as written and prints the execution and its console link on stderr', async () => {
+  it('starts the event with its token moved into an SSM SecureString, and prints the execution', async () => {
     const { deps, stdout, stderr, regions } = setup();
 
     expect(await startExecution(options(), deps)).toBe(0);
 
     const calls = sfnMock.commandCalls(StartExecutionCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0].args[0].input).toEqual({ stateMachineArn: SM_ARN, input: JSON.stringify(EVENT) });
+    const { stateMachineArn, input, name } = calls[0].args[0].input;
+    expect(stateMachineArn).toBe(SM_ARN);
+    // No token in the execution's input: it names the parameter that holds the token.
+    expect(input).not.toContain(TOKEN);
+    const { BearerToken: _token, ...rest } = EVENT;
+    expect(JSON.parse(input!)).toEqual({
+      ...rest,
+      BearerTokenParameter: `/s3-direct-transfer/executions/${name}`,
+    });
+    expect(ssmMock.commandCalls(PutParameterCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({
+        Name: `/s3-direct-transfer/executions/${name}`,
+        Value: TOKEN,
+        Type: 'SecureString',
+      }),
+    ]);
+    expect(ssmMock.commandCalls(DeleteParameterCommand)).toHaveLength(0);
     expect(regions).toEqual(['us-west-2']);
     expect(stdout.text).toBe('');
     expect(stderr.text).toContain(`started ${EXECUTION_ARN}\n`);
@@ -217,7 +250,8 @@ describe('startExecution', () => {
       const { deps } = setup({ stdin: Readable.from([Buffer.from(JSON.stringify(EVENT))]) });
 
       expect(await startExecution(options({ event: '-' }), deps)).toBe(0);
-      expect(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.input).toBe(JSON.stringify(EVENT));
+      const { input, name } = sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input;
+      expect(JSON.parse(input!)).toEqual(startedInput(name!));
     });
   });
 
@@ -233,6 +267,9 @@ describe('startExecution', () => {
       sfnMock
         .on(StartExecutionCommand)
         .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists: run-1', $metadata: {} }));
+      sfnMock
+        .on(DescribeExecutionCommand)
+        .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist: run-1', $metadata: {} }));
     });
 
     it('passes the name to StartExecution', async () => {
@@ -280,7 +317,9 @@ describe('startExecution', () => {
 
       expect(await startExecution(options({ name: 'run-1', wait: true }), deps)).toBe(0);
       expect(JSON.parse(stdout.text)).toEqual(RESULT);
-      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+      // The existing execution's token is left alone: nothing is stored, nothing started.
+      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(0);
     });
   });
 
@@ -356,12 +395,20 @@ describe('finding the state machine', () => {
     ],
   });
 
+  // Only its stack's outputs are looked up (for the token path and the allowlist), never another stack.
+  const onlyItsOwnStack = (arn: string): void => {
+    expect(cfnMock.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+    expect(cfnMock.commandCalls(DescribeStackResourcesCommand).map((c) => c.args[0].input)).toEqual([
+      { PhysicalResourceId: arn },
+    ]);
+  };
+
   it('takes --state-machine first', async () => {
     const { deps } = setup({ env: { [STATE_MACHINE_ENV]: ENV_SM_ARN } });
 
     expect(await startExecution(options(), deps)).toBe(0);
     expect(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.stateMachineArn).toBe(SM_ARN);
-    expect(cfnMock.calls()).toHaveLength(0);
+    onlyItsOwnStack(SM_ARN);
   });
 
   it('then the environment variable', async () => {
@@ -369,7 +416,7 @@ describe('finding the state machine', () => {
 
     expect(await startExecution(options({ stateMachine: undefined }), deps)).toBe(0);
     expect(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.stateMachineArn).toBe(ENV_SM_ARN);
-    expect(cfnMock.calls()).toHaveLength(0);
+    onlyItsOwnStack(ENV_SM_ARN);
   });
 
   it("then the default stack's output StateMachineArn, in the ARN's region", async () => {
@@ -452,5 +499,99 @@ describe('finding the state machine', () => {
     expect(await startExecution(options(extra), deps)).toBe(2);
     expect(stderr.text).toContain(`InvalidArn: ${from} is not a state machine ARN`);
     expect(sfnMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('start keeps tokens out of executions', () => {
+  it('refuses an endpoint the deployment would refuse: exit 2, nothing stored, nothing started', async () => {
+    const { deps, stderr } = setup();
+    const event = { ...EVENT, CredentialsEndpoint: 'https://attacker.example/s3credentials' };
+
+    expect(await startExecution(options({ event: eventFile(event, 'attacker.json') }), deps)).toBe(2);
+    expect(stderr.text).toMatch(/^InvalidInput: CredentialsEndpoint: expected a credentials endpoint/);
+    expect(stderr.text).toContain('https://*.earthdata.nasa.gov');
+    expect(stderr.text).not.toContain(TOKEN);
+    expect(ssmMock.calls()).toHaveLength(0);
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it("uses the stack's token path and allowlist from its outputs", async () => {
+    cfnMock.on(DescribeStacksCommand, { StackName: STACK_NAME }).resolves({
+      Stacks: [
+        {
+          StackName: STACK_NAME,
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: START,
+          Outputs: [
+            { OutputKey: STATE_MACHINE_ARN_OUTPUT, OutputValue: STACK_SM_ARN },
+            { OutputKey: 'TokenParameterPath', OutputValue: '/team/' },
+            { OutputKey: 'CredentialsEndpoints', OutputValue: 'https://tea.example.org/s3credentials' },
+          ],
+        },
+      ],
+    });
+    const { deps } = setup();
+    const event = { ...EVENT, CredentialsEndpoint: 'https://tea.example.org/s3credentials' };
+
+    expect(
+      await startExecution(
+        options({ stateMachine: undefined, event: eventFile(event, 'custom.json') }),
+        deps,
+      ),
+    ).toBe(0);
+    const { name } = sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input;
+    expect(ssmMock.commandCalls(PutParameterCommand)[0].args[0].input.Name).toBe(`/team/executions/${name}`);
+  });
+
+  it('deletes the parameter again when the execution cannot be started', async () => {
+    sfnMock.on(StartExecutionCommand).rejects(awsError('AccessDeniedException', 'not allowed', 403));
+    const { deps } = setup();
+
+    expect(await startExecution(options(), deps)).toBe(1);
+    const created = ssmMock.commandCalls(PutParameterCommand)[0].args[0].input.Name;
+    expect(ssmMock.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input.Name)).toEqual([created]);
+  });
+
+  it('starts an event that names a parameter as it is, storing nothing', async () => {
+    const { BearerToken: _token, ...rest } = EVENT;
+    const event = { ...rest, BearerTokenParameter: '/s3-direct-transfer/team-token' };
+    const { deps } = setup();
+
+    expect(await startExecution(options({ event: eventFile(event, 'param.json') }), deps)).toBe(0);
+    expect(JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.input!)).toEqual(event);
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('stores an asf-urs cookie as asf-urs=<jwt>, which the pipeline reads back as a cookie', async () => {
+    const { BearerToken: _token, ...rest } = EVENT;
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXZhbHVl';
+    const { deps } = setup();
+
+    expect(
+      await startExecution(options({ event: eventFile({ ...rest, JwtCookie: jwt }, 'cookie.json') }), deps),
+    ).toBe(0);
+    expect(ssmMock.commandCalls(PutParameterCommand)[0].args[0].input.Value).toBe(`asf-urs=${jwt}`);
+    expect(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.input).not.toContain(jwt);
+  });
+
+  it('names the parameter so that the cleanup deletes it when the execution ends', async () => {
+    const { deps } = setup();
+    expect(await startExecution(options(), deps)).toBe(0);
+    const created = ssmMock.commandCalls(PutParameterCommand)[0].args[0].input.Name;
+    const { name } = sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input;
+
+    const { cleanUpRun } = await import('../../functions/cleanup/cleanup');
+    const deleted: string[] = [];
+    await cleanUpRun(
+      { detail: { stateMachineArn: SM_ARN, name, status: 'SUCCEEDED' } },
+      {
+        staging: { delete: async () => undefined } as never,
+        ssm: new SSMClient({ region: 'us-west-2' }),
+        tokenParameterPath: '/s3-direct-transfer/',
+        stateMachineArn: SM_ARN,
+      },
+    );
+    deleted.push(...ssmMock.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input.Name!));
+    expect(deleted).toEqual([created]);
   });
 });
