@@ -1,7 +1,8 @@
 /** Exit codes of `run`, `start`, `watch` and `demo` (docs/contracts.md, "Command line"): their one home. */
 import { CALLER_ERRORS } from '../shared/errors';
 
-export const ExitCode = { Ok: 0, SomeFailed: 1, CallerError: 2, Interrupted: 130 } as const;
+/** 130 and 143: 128 + the signal's number, as shells report a process ended by SIGINT or SIGTERM. */
+export const ExitCode = { Ok: 0, SomeFailed: 1, CallerError: 2, Interrupted: 130, Terminated: 143 } as const;
 
 /** How an execution ended, as Step Functions (or the local host) says it. */
 export interface EndedExecution {

@@ -30,6 +30,7 @@ export interface LocalProgress {
   objectsDone: number;
   bytesDone: number;
   failed: number;
+  skipped: number;
 }
 
 export interface LocalRunOptions {
@@ -89,7 +90,14 @@ export async function runPipelineLocally(
   const s3Config = options.s3Config ?? {};
   const ssm = new SSMClient(s3Config.region ? { region: s3Config.region as string } : {});
   const destination = destinationClient(s3Config, options.destinationCredentials);
-  const progress: LocalProgress = { objectsTotal: 0, bytesTotal: 0, objectsDone: 0, bytesDone: 0, failed: 0 };
+  const progress: LocalProgress = {
+    objectsTotal: 0,
+    bytesTotal: 0,
+    objectsDone: 0,
+    bytesDone: 0,
+    failed: 0,
+    skipped: 0,
+  };
   const reported = new Set<string>();
   const policy = options.policy ?? ONE_MACHINE_POLICY;
   // Batches still copying: an interrupted run waits for their aborts before it returns.
@@ -97,10 +105,24 @@ export async function runPipelineLocally(
 
   const plan = async (input: unknown): Promise<PlanOutput> => {
     const { event: inner, executionName } = unwrapPlanInput(input);
-    const output = await planTransfer(
+    const planning = planTransfer(
       inner,
-      planDependencies({ s3Config, staging, ssm, runId: executionName ?? runId, policy }),
+      planDependencies({
+        s3Config,
+        staging,
+        ssm,
+        runId: executionName ?? runId,
+        policy,
+        signal: options.signal,
+      }),
     );
+    inFlight.add(planning);
+    let output: PlanOutput;
+    try {
+      output = await planning;
+    } finally {
+      inFlight.delete(planning);
+    }
     progress.objectsTotal = output.Count;
     progress.bytesTotal = output.Bytes;
     options.onPlanned?.(output);
@@ -141,6 +163,7 @@ export async function runPipelineLocally(
       progress.objectsDone++;
       progress.bytesDone += r.Bytes;
       if (r.Status === 'FAILED') progress.failed++;
+      if (r.Status === 'SKIPPED') progress.skipped++;
     }
     options.onProgress?.({ ...progress });
     return output;

@@ -51,6 +51,8 @@ export interface PlanDependencies {
   readonly tokenKmsKeyId?: string;
   /** @default createLogger('plan') */
   readonly logger?: Logger;
+  /** Stops the listing between pages (the one-machine runner's Ctrl-C); the partial manifest is removed. */
+  readonly signal?: AbortSignal;
 }
 
 export const DEFAULT_HEAD_CONCURRENCY = 16;
@@ -134,7 +136,10 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   const manifest = new ManifestWriter(deps.staging, manifestKey(deps.runId));
   let token: TokenReference;
   try {
-    for await (const page of pages) await manifest.write(page);
+    for await (const page of pages) {
+      deps.signal?.throwIfAborted();
+      await manifest.write(page);
+    }
     await manifest.close();
     if (manifest.count === 0) logger.warn('nothing to copy: the source matched no object', { form });
     token = await tokenReference({

@@ -20,6 +20,7 @@ export interface PlanWiring {
   readonly policy: RunPolicy;
   readonly tokenKmsKeyId?: string;
   readonly logger?: Logger;
+  readonly signal?: AbortSignal;
 }
 
 export function planDependencies(wiring: PlanWiring): PlanDependencies {
@@ -33,5 +34,6 @@ export function planDependencies(wiring: PlanWiring): PlanDependencies {
     policy: wiring.policy,
     tokenKmsKeyId: wiring.tokenKmsKeyId,
     logger: wiring.logger,
+    signal: wiring.signal,
   };
 }
