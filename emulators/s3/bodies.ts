@@ -119,6 +119,8 @@ export interface ReceiveOptions {
   maxBytes?: number;
   /** The checksum to compute when the request names none (S3's default for objects). */
   defaultChecksum?: ChecksumAlgorithm;
+  /** The x-amz-checksum-* headers state the object's checksum, not the body's (CompleteMultipartUpload). */
+  checksumHeadersNameObject?: boolean;
 }
 
 /**
@@ -145,7 +147,7 @@ export async function receive(
       { status: 400 },
     );
   }
-  const expectation = checksumExpectation(ctx);
+  const expectation = options.checksumHeadersNameObject ? {} : checksumExpectation(ctx);
   const decoder = mode.chunked ? chunkedDecoder(ctx, mode, declared) : undefined;
   const tap = new BodyTap({
     checksum: expectation.algorithm ?? options.defaultChecksum,
@@ -228,8 +230,12 @@ function checkChecksum(
 }
 
 /** A small body (at most 4 MiB) as text: the XML documents of DeleteObjects, Complete, CreateBucket. */
-export async function receiveSmall(gw: Gateway, ctx: RequestContext): Promise<string> {
-  const staged = await receive(gw, ctx, { requireLength: false, maxBytes: 4 * MiB });
+export async function receiveSmall(
+  gw: Gateway,
+  ctx: RequestContext,
+  options: Pick<ReceiveOptions, 'checksumHeadersNameObject'> = {},
+): Promise<string> {
+  const staged = await receive(gw, ctx, { requireLength: false, maxBytes: 4 * MiB, ...options });
   try {
     return await fsp.readFile(staged.tmpPath, 'utf8');
   } finally {

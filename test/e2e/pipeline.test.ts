@@ -5,14 +5,14 @@
  * (`npm run test:rgw`).
  */
 import { readFile } from 'node:fs/promises';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CopyBatchInput, CopyBatchOutput, ItemResult, TransferResult } from '../../shared/contracts';
 import { COPY_DEFAULTS } from '../../shared/copy';
 import { FolderStagingStore } from '../../shared/staging';
 import { runPipelineLocally, type LocalRunOptions } from '../../local/pipeline';
 import { sampleLayout, seedSample, verifyCopies, type SampleObject } from '../../emulators/sample';
 import { listKeys, runCli, writeEvent } from '../helpers/cli';
-import { itNeeds, startE2EWorld, type E2EWorld } from './world';
+import { BACKEND, itNeeds, startE2EWorld, type E2EWorld } from './world';
 
 const MiB = 1024 * 1024;
 const PREFIX = 'granules/';
@@ -278,6 +278,33 @@ describe('failures on the way', () => {
       }
       expect(await listKeys(admin, DEST, 'changed.h5')).toEqual([]);
       expect(await s3.openMultipartUploads(DEST)).toBe(0);
+    },
+  );
+});
+
+describe('encrypted sources', () => {
+  // Known bug, reported: the copy engine takes any 32-hex source ETag for the MD5 of the data, and S3
+  // gives SSE-KMS objects other ETags (the emulator does too; RGW 16.2 does not, so it passes there).
+  const knownBug = BACKEND === 'embedded';
+
+  (knownBug ? it.failing : it)(
+    `copies an SSE-KMS source object, whose ETag is not its MD5${knownBug ? ' [known bug: expected to fail until shared/copy checks the source encryption]' : ''}`,
+    async () => {
+      const key = 'encrypted/kms.h5';
+      await admin.send(
+        new PutObjectCommand({
+          Bucket: SOURCE,
+          Key: key,
+          Body: 'encrypted with a KMS key',
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: world.kmsKeyId,
+        }),
+      );
+      const outcome = await runPipelineLocally(
+        { ...baseEvent(), Source: { Bucket: SOURCE, Key: key }, Dest: { Bucket: DEST, Key: 'decrypted.h5' } },
+        localOptions(),
+      );
+      expect(outcome.result).toMatchObject({ Copied: 1, Failed: 0 });
     },
   );
 });

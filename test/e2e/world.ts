@@ -47,6 +47,8 @@ export interface E2EWorld {
   readonly region: string;
   /** The user's own key pair: what writes the destination. */
   readonly destinationCredentials: { accessKeyId: string; secretAccessKey: string };
+  /** A KMS key SSE-KMS may name; undefined: the account's default key (RGW's testing KMS has none). */
+  readonly kmsKeyId?: string;
   /** The embedded S3 itself (counters, faults): on the embedded backend only. */
   readonly emulator?: EmbeddedS3;
   /** The real name of a bucket named in the options (RGW names are unique per run: one cluster, many files). */
@@ -216,6 +218,7 @@ async function rgwWorld(options: E2EWorldOptions): Promise<E2EWorld> {
     s3Endpoint: world.s3Endpoint,
     region: world.region,
     destinationCredentials: world.destinationCredentials,
+    kmsKeyId: info.kmsKeyId,
     bucket(name) {
       const bucket = real.get(name);
       if (!bucket) throw new Error(`bucket ${name} was not named in the world's options`);

@@ -180,7 +180,7 @@ export async function completeMultipartUpload(gw: Gateway, ctx: RequestContext):
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
   const uploadId = ctx.query.get('uploadId') ?? '';
-  const body = await receiveSmall(gw, ctx);
+  const body = await receiveSmall(gw, ctx, { checksumHeadersNameObject: true });
   const location = `${gw.endpoint}/${uriEncode(bucket)}/${uriEncode(key, true)}`;
   const reply = (done: Completed) =>
     sendXml(
