@@ -205,7 +205,7 @@ async function rgwWorld(options: E2EWorldOptions): Promise<E2EWorld> {
       adminAccessKeyId: info.admin.accessKeyId,
     }),
   );
-  // The bucket owner sets the policy: a Deny on the owner would otherwise lock the policy itself.
+  // The admin user sets it: the Deny shuts out the destination user, the bucket's owner, policy calls included.
   const setPolicy = (bucket: string, denied?: string): Promise<unknown> =>
     admin.send(
       new PutBucketPolicyCommand({ Bucket: bucket, Policy: destinationPolicy(world, bucket, denied) }),
