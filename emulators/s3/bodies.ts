@@ -10,6 +10,7 @@ import {
   algorithmFromHeader,
   CHECKSUM_ALGORITHMS,
   headerForAlgorithm,
+  isChecksumAlgorithm,
   type ChecksumAlgorithm,
 } from './checksums';
 import { S3Error } from './errors';
@@ -83,9 +84,7 @@ export function checksumExpectation(ctx: RequestContext): ChecksumExpectation {
     return { algorithm: alg, trailer: trailer.trim().toLowerCase() };
   }
   const sdkAlg = headerValue(ctx.req, 'x-amz-sdk-checksum-algorithm')?.toUpperCase();
-  if (sdkAlg && (CHECKSUM_ALGORITHMS as readonly string[]).includes(sdkAlg)) {
-    return { algorithm: sdkAlg as ChecksumAlgorithm };
-  }
+  if (isChecksumAlgorithm(sdkAlg)) return { algorithm: sdkAlg };
   return {};
 }
 
@@ -114,17 +113,26 @@ function chunkedDecoder(ctx: RequestContext, mode: PayloadMode, declared?: numbe
   });
 }
 
+export interface ReceiveOptions {
+  /** Answer 411 without a length, as S3 does for PutObject/UploadPart. */
+  requireLength: boolean;
+  maxBytes?: number;
+  /** The checksum to compute when the request names none (S3's default for objects). */
+  defaultChecksum?: ChecksumAlgorithm;
+  /** The x-amz-checksum-* headers state the object's checksum, not the body's (CompleteMultipartUpload). */
+  checksumHeadersNameObject?: boolean;
+}
+
 /**
  * Receives the request body (decoding aws-chunked, verifying x-amz-content-sha256, Content-MD5 and
- * x-amz-checksum-*) into a staging file. `requireLength`: answer 411 without a length, as S3 does
- * for PutObject/UploadPart.
+ * x-amz-checksum-*) into a staging file.
  */
 export async function receive(
   gw: Gateway,
   ctx: RequestContext,
-  requireLength: boolean,
-  maxBytes = Infinity,
+  options: ReceiveOptions,
 ): Promise<StagedBody> {
+  const { requireLength, maxBytes = Infinity } = options;
   const mode = payloadMode(ctx);
   const declared = declaredLength(ctx, mode.chunked);
   if (declared === undefined && requireLength) throw new S3Error('MissingContentLength');
@@ -139,10 +147,10 @@ export async function receive(
       { status: 400 },
     );
   }
-  const expectation = checksumExpectation(ctx);
+  const expectation = options.checksumHeadersNameObject ? {} : checksumExpectation(ctx);
   const decoder = mode.chunked ? chunkedDecoder(ctx, mode, declared) : undefined;
   const tap = new BodyTap({
-    checksum: expectation.algorithm,
+    checksum: expectation.algorithm ?? options.defaultChecksum,
     sha256: mode.sha256 !== undefined,
     onBytes: (n) => (gw.counters.bytesReceived += n),
   });
@@ -170,11 +178,7 @@ export async function receive(
 
   try {
     checkDigests(ctx, mode, staged);
-    if (expectation.algorithm && tap.checksum) {
-      const computed = tap.checksum.digest();
-      checkChecksum(expectation, computed, decoder);
-      staged.checksum = { algorithm: expectation.algorithm, value: computed };
-    }
+    if (expectation.algorithm && staged.checksum) checkChecksum(expectation, staged.checksum.value, decoder);
   } catch (err) {
     await gw.store.staging.discard(staged);
     throw err;
@@ -226,8 +230,12 @@ function checkChecksum(
 }
 
 /** A small body (at most 4 MiB) as text: the XML documents of DeleteObjects, Complete, CreateBucket. */
-export async function receiveSmall(gw: Gateway, ctx: RequestContext): Promise<string> {
-  const staged = await receive(gw, ctx, false, 4 * MiB);
+export async function receiveSmall(
+  gw: Gateway,
+  ctx: RequestContext,
+  options: Pick<ReceiveOptions, 'checksumHeadersNameObject'> = {},
+): Promise<string> {
+  const staged = await receive(gw, ctx, { requireLength: false, maxBytes: 4 * MiB, ...options });
   try {
     return await fsp.readFile(staged.tmpPath, 'utf8');
   } finally {

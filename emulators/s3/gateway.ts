@@ -1,5 +1,6 @@
 /** The state the request pipeline and the operations share, instead of the EmbeddedS3 object itself. */
 import type { Counters } from './counters';
+import type { EmulatedKms } from './encryption';
 import type { FaultInjector } from './faults';
 import type { Completions } from './operations/multipart';
 import type { RequestContext } from './request';
@@ -15,6 +16,8 @@ export interface Gateway {
   readonly counters: Counters;
   readonly faults: FaultInjector;
   readonly completions: Completions;
+  /** The keys SSE-KMS may name. */
+  readonly kms: EmulatedKms;
 }
 
 /** An S3 operation, e.g. GetObject; each module in operations/ lists those it answers. */

@@ -29,6 +29,7 @@ import type { AuthSettings } from './auth';
 import { emptyCounters, type Counters } from './counters';
 import { CredentialStore, type CredentialIdentity, type StaticCredentials } from './credentials';
 import { handleRequest } from './dispatch';
+import { EmulatedKms } from './encryption';
 import { FaultInjector, type FaultSettings } from './faults';
 import type { Gateway } from './gateway';
 import { validBucketName } from './operations/buckets';
@@ -56,6 +57,8 @@ export interface EmbeddedS3Options {
   deniedDestinationBuckets?: string[];
   /** minimum size of every part but the last at CompleteMultipartUpload; default 5 MiB as in S3 */
   minPartSize?: number;
+  /** KMS key ids SSE-KMS may name besides the account's `aws/s3` key (others: KMS.NotFoundException) */
+  kmsKeyIds?: string[];
 }
 
 export class EmbeddedS3 implements CredentialIssuer {
@@ -102,6 +105,7 @@ export class EmbeddedS3 implements CredentialIssuer {
       counters: this.counters,
       faults: new FaultInjector(this.counters, store),
       completions: new Completions(),
+      kms: new EmulatedKms(this.region, options.kmsKeyIds),
     };
   }
 
@@ -143,6 +147,11 @@ export class EmbeddedS3 implements CredentialIssuer {
     expectContinue: boolean,
   ): Promise<void> {
     return handleRequest(this.gateway, this.auth, req, res, expectContinue);
+  }
+
+  /** The ARN of the emulated account's `aws/s3` key: SSE-KMS without a key id uses it. */
+  get defaultKmsKeyArn(): string {
+    return this.gateway.kms.defaultKeyArn;
   }
 
   /** mutable fault injection settings; all off by default */

@@ -7,7 +7,7 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createChecksum, type Checksum, type ChecksumAlgorithm } from './checksums';
+import { createChecksum, type ChecksumAlgorithm, type IncrementalChecksum } from './checksums';
 
 export interface TapOptions {
   checksum?: ChecksumAlgorithm;
@@ -19,19 +19,21 @@ export interface TapOptions {
 export class BodyTap extends Transform {
   readonly md5 = createHash('md5');
   readonly sha256: Hash | undefined;
-  readonly checksum: Checksum | undefined;
+  readonly checksum: { algorithm: ChecksumAlgorithm; running: IncrementalChecksum } | undefined;
   size = 0;
   private readonly onBytes: ((n: number) => void) | undefined;
   constructor(options: TapOptions = {}) {
     super();
     this.sha256 = options.sha256 ? createHash('sha256') : undefined;
-    this.checksum = options.checksum ? createChecksum(options.checksum) : undefined;
+    this.checksum = options.checksum
+      ? { algorithm: options.checksum, running: createChecksum(options.checksum) }
+      : undefined;
     this.onBytes = options.onBytes;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.md5.update(chunk);
     this.sha256?.update(chunk);
-    this.checksum?.update(chunk);
+    this.checksum?.running.update(chunk);
     this.size += chunk.length;
     this.onBytes?.(chunk.length);
     callback(null, chunk);
@@ -43,6 +45,7 @@ export interface StagedBody {
   size: number;
   md5Hex: string;
   sha256Hex?: string;
+  /** What the tap computed, when it was given an algorithm. */
   checksum?: { algorithm: ChecksumAlgorithm; value: string };
 }
 
@@ -75,6 +78,10 @@ export class Staging {
       size: tap.size,
       md5Hex: tap.md5.digest('hex'),
       sha256Hex: tap.sha256?.digest('hex'),
+      checksum: tap.checksum && {
+        algorithm: tap.checksum.algorithm,
+        value: await tap.checksum.running.digest(),
+      },
     };
   }
 

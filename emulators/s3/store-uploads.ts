@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { ChecksumAlgorithm } from './checksums';
+import { createChecksum, type ChecksumAlgorithm, type ChecksumType } from './checksums';
 import { S3Error } from './errors';
 import { isMissing, type FilesystemStore } from './store-fs';
 import { compareKeys, decodeKey, encodeKey } from './store-keys';
@@ -17,8 +17,11 @@ export interface UploadInfo {
   bucket: string;
   key: string;
   initiated: Date;
+  /** x-amz-meta-*, stored headers and the upload's encryption, all kept by the object. */
   metadata: Record<string, string>;
   checksumAlgorithm?: ChecksumAlgorithm;
+  /** With checksumAlgorithm: how the object's checksum is made from the parts. */
+  checksumType?: ChecksumType;
 }
 
 export interface PartInfo {
@@ -49,14 +52,15 @@ export class UploadStore {
     bucket: string,
     key: string,
     metadata: Record<string, string>,
-    checksumAlgorithm?: ChecksumAlgorithm,
+    checksum?: { algorithm: ChecksumAlgorithm; type: ChecksumType },
   ): Promise<string> {
     const uploadId = randomBytes(24).toString('hex');
     const dir = this.uploadDir(bucket, uploadId);
     await fsp.mkdir(dir, { recursive: true });
     await Promise.all([
       fsp.writeFile(path.join(dir, 'metadata'), JSON.stringify(metadata)),
-      checksumAlgorithm ? fsp.writeFile(path.join(dir, 'checksum-algorithm'), checksumAlgorithm) : undefined,
+      checksum && fsp.writeFile(path.join(dir, 'checksum-algorithm'), checksum.algorithm),
+      checksum && fsp.writeFile(path.join(dir, 'checksum-type'), checksum.type),
     ]);
     // the key file last: its presence marks a complete upload record
     await fsp.writeFile(path.join(dir, 'key'), encodeKey(key));
@@ -66,11 +70,12 @@ export class UploadStore {
   async getUpload(bucket: string, uploadId: string, key?: string): Promise<UploadInfo> {
     const dir = this.uploadDir(bucket, uploadId);
     try {
-      const [encKey, st, metadata, alg] = await Promise.all([
+      const [encKey, st, metadata, alg, type] = await Promise.all([
         fsp.readFile(path.join(dir, 'key'), 'utf8'),
         fsp.stat(path.join(dir, 'key')),
         fsp.readFile(path.join(dir, 'metadata'), 'utf8'),
         fsp.readFile(path.join(dir, 'checksum-algorithm'), 'utf8').catch(() => undefined),
+        fsp.readFile(path.join(dir, 'checksum-type'), 'utf8').catch(() => undefined),
       ]);
       const info: UploadInfo = {
         uploadId,
@@ -79,6 +84,7 @@ export class UploadStore {
         initiated: st.mtime,
         metadata: JSON.parse(metadata) as Record<string, string>,
         checksumAlgorithm: alg ? (alg.trim() as ChecksumAlgorithm) : undefined,
+        checksumType: type ? (type.trim() as ChecksumType) : undefined,
       };
       if (key !== undefined && info.key !== key)
         throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
@@ -89,14 +95,23 @@ export class UploadStore {
     }
   }
 
-  /** Moves a staged body into place as part `partNumber`; the staged file is removed if that fails. */
-  async commitPart(bucket: string, uploadId: string, partNumber: number, staged: StagedBody): Promise<void> {
+  /**
+   * Moves a staged body into place as part `partNumber` with its ETag value (the MD5 of its bytes unless
+   * the upload's encryption says otherwise); the staged file is removed if that fails.
+   */
+  async commitPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: number,
+    staged: StagedBody,
+    etagValue = staged.md5Hex,
+  ): Promise<void> {
     try {
       const partPath = path.join(this.uploadDir(bucket, uploadId), String(partNumber));
-      // the md5 file goes first and the part last, so a reader never sees a part without its ETag
+      // the ETag (.md5) file goes first and the part last, so a reader never sees a part without its ETag
       await fsp.rm(`${partPath}.md5`, { force: true });
       await fsp.writeFile(`${partPath}.checksum`, staged.checksum ? JSON.stringify(staged.checksum) : '');
-      await fsp.writeFile(`${partPath}.md5`, staged.md5Hex);
+      await fsp.writeFile(`${partPath}.md5`, etagValue);
       await fsp.rename(staged.tmpPath, partPath);
     } catch (err) {
       await this.staging.discard(staged);
@@ -138,14 +153,19 @@ export class UploadStore {
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  /** Concatenates the chosen parts into a staging file and returns its `-N` ETag value. */
+  /**
+   * Concatenates the chosen parts into a staging file and returns its `-N` ETag value, and the
+   * `checksum` of all its bytes when asked for one (a FULL_OBJECT checksum).
+   */
   async assembleParts(
     bucket: string,
     uploadId: string,
     partNumbers: number[],
-  ): Promise<{ tmpPath: string; etagValue: string; size: number }> {
+    checksum?: ChecksumAlgorithm,
+  ): Promise<{ tmpPath: string; etagValue: string; size: number; checksum?: string }> {
     const dir = this.uploadDir(bucket, uploadId);
     const tmpPath = this.staging.newPath();
+    const running = checksum && createChecksum(checksum);
     const md5s: Buffer[] = [];
     let size = 0;
     const out = await fsp.open(tmpPath, 'w');
@@ -159,6 +179,7 @@ export class UploadStore {
           for (;;) {
             const { bytesRead } = await input.read(buf, 0, buf.length, null);
             if (bytesRead === 0) break;
+            running?.update(buf.subarray(0, bytesRead));
             let off = 0;
             while (off < bytesRead) off += (await out.write(buf, off, bytesRead - off)).bytesWritten;
             size += bytesRead;
@@ -175,7 +196,7 @@ export class UploadStore {
       throw err;
     }
     const etagValue = `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${partNumbers.length}`;
-    return { tmpPath, etagValue, size };
+    return { tmpPath, etagValue, size, checksum: await running?.digest() };
   }
 
   async removeUpload(bucket: string, uploadId: string): Promise<void> {

@@ -11,6 +11,14 @@
 import { promises as fsp, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import {
+  checksumFromHeaders,
+  checksumHeaders,
+  DEFAULT_CHECKSUM_ALGORITHM,
+  isStoredChecksumHeader,
+  type StoredChecksum,
+} from './checksums';
+import { ENCRYPTION_HEADERS } from './encryption';
 import { S3Error } from './errors';
 import { MetadataCache } from './store-cache';
 import { filesystemStore, isMissing, type FilesystemStore } from './store-fs';
@@ -51,13 +59,22 @@ export interface ObjectSummary {
   size: number;
   etag: string;
   lastModified: Date;
+  checksum?: StoredChecksum;
 }
 
-/** The metadata s3rver's putMetadata keeps (STORED_HEADERS and x-amz-meta-*). */
+/**
+ * What is kept with an object: what s3rver's putMetadata keeps (STORED_HEADERS and x-amz-meta-*), and
+ * the object's encryption and checksum, as the headers they are answered with.
+ */
 function storedMetadata(metadata: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) {
-    if (STORED_HEADERS.includes(k) || k.startsWith('x-amz-meta-')) out[k] = v;
+    const kept =
+      STORED_HEADERS.includes(k) ||
+      k.startsWith('x-amz-meta-') ||
+      ENCRYPTION_HEADERS.includes(k) ||
+      isStoredChecksumHeader(k);
+    if (kept) out[k] = v;
   }
   return out;
 }
@@ -193,7 +210,10 @@ export class ObjectStore {
   /** Size/ETag/mtime for listings; undefined if the object vanished meanwhile. */
   async summary(bucket: string, key: string): Promise<ObjectSummary | undefined> {
     const hit = this.cache.get(bucket, key);
-    if (hit) return { key, size: hit.size, etag: hit.etag, lastModified: hit.lastModified };
+    if (hit) {
+      const checksum = checksumFromHeaders(hit.metadata);
+      return { key, size: hit.size, etag: hit.etag, lastModified: hit.lastModified, checksum };
+    }
     return this.withLock(bucket, key, async () => {
       const enc = encodeKey(key);
       try {
@@ -203,7 +223,7 @@ export class ObjectStore {
           this.readMetadata(bucket, enc),
         ]);
         this.cache.remember(bucket, key, { size: st.size, etag, lastModified: st.mtime, metadata });
-        return { key, size: st.size, etag, lastModified: st.mtime };
+        return { key, size: st.size, etag, lastModified: st.mtime, checksum: checksumFromHeaders(metadata) };
       } catch (err) {
         if (isMissing(err)) return undefined;
         throw err;
@@ -273,7 +293,7 @@ export class ObjectStore {
     });
   }
 
-  /** Writes a whole object from a buffer or stream (seeding, fault injection). */
+  /** Writes a whole object from a buffer or stream (seeding, fault injection), with S3's default checksum. */
   async putObject(
     bucket: string,
     key: string,
@@ -281,10 +301,11 @@ export class ObjectStore {
     metadata: Record<string, string> = {},
   ): Promise<{ etag: string }> {
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-    const staged = await this.staging.stage([source], new BodyTap());
+    const staged = await this.staging.stage([source], new BodyTap({ checksum: DEFAULT_CHECKSUM_ALGORITHM }));
     return this.commitObject(bucket, key, staged.tmpPath, staged.md5Hex, {
       'content-type': 'binary/octet-stream',
       ...metadata,
+      ...checksumHeaders(staged.checksum && { ...staged.checksum, type: 'FULL_OBJECT' }),
     });
   }
 

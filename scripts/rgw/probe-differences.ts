@@ -1,6 +1,6 @@
 /**
  * Sends the same S3 requests to Ceph RGW (started by scripts/rgw/up.sh) and to the embedded S3
- * (local/embedded-s3.ts) and prints where their answers differ.
+ * (emulators/s3/) and prints where their answers differ.
  *
  *   npx tsx scripts/rgw/probe-differences.ts [--all] [--json FILE]
  *
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     sourceBuckets: [source],
     destinationBuckets: [dest],
     region: info.region,
+    kmsKeyIds: [kmsKeyId],
   });
   const backends: Backend[] = [
     {

@@ -54,7 +54,7 @@ export interface Backend extends S3Target {
   destination: Keys;
   source: string;
   dest: string;
-  /** A key id SSE-KMS requests may name (RGW's testing KMS backend knows it; the embedded S3 takes any). */
+  /** A key id SSE-KMS requests may name (RGW's testing KMS backend knows it; the embedded S3 is given it). */
   kmsKeyId: string;
   /** Read-only session credentials for the source bucket, as the TEA emulator would issue them. */
   issue(lifetimeSeconds: number): Promise<IssuedCredentials>;
@@ -459,6 +459,41 @@ export const PROBES: Probe[] = [
       const head = await send(b, b.destination, { method: 'HEAD', bucket: b.dest, key: 'probe/kms.txt' });
       return answer(res, ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id'], {
         'HEAD x-amz-server-side-encryption': header(head, 'x-amz-server-side-encryption'),
+        'ETag is the MD5 of the body':
+          header(res, 'etag') === `"${createHash('md5').update(HELLO).digest('hex')}"`,
+      });
+    },
+  },
+  {
+    name: 'PutObject SSE-C, then GET without the key, with another key, with the key',
+    request: 'PUT /dest/probe/ssec.txt with an SSE-C key (AES256, key, key MD5); GET it three ways',
+    run: async (b) => {
+      const keyHeaders = (key: Buffer): Record<string, string> => ({
+        'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+        'x-amz-server-side-encryption-customer-key': key.toString('base64'),
+        'x-amz-server-side-encryption-customer-key-md5': md5Base64(key),
+      });
+      const key = Buffer.alloc(32, 7);
+      const target = { bucket: b.dest, key: 'probe/ssec.txt' };
+      const res = await send(b, b.destination, {
+        method: 'PUT',
+        ...target,
+        headers: keyHeaders(key),
+        body: HELLO,
+      });
+      const without = await send(b, b.destination, { method: 'GET', ...target });
+      const other = await send(b, b.destination, {
+        method: 'GET',
+        ...target,
+        headers: keyHeaders(Buffer.alloc(32, 8)),
+      });
+      const right = await send(b, b.destination, { method: 'GET', ...target, headers: keyHeaders(key) });
+      return answer(res, ['x-amz-server-side-encryption-customer-algorithm'], {
+        'ETag is the MD5 of the body':
+          header(res, 'etag') === `"${createHash('md5').update(HELLO).digest('hex')}"`,
+        'GET without the key': `${without.status} ${element(without.text, 'Code') ?? ''}`,
+        'GET with another key': `${other.status} ${element(other.text, 'Code') ?? ''}`,
+        'GET with the key': `${right.status} ${right.text === HELLO.toString() ? 'same bytes' : 'other bytes'}`,
       });
     },
   },

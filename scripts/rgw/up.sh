@@ -36,9 +36,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ceph-mon ceph-osd radosgw (missing: ${missing[*]})"
   started=$SECONDS
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw >&2; then
-    apt-get update -qq >&2 || fail "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw >&2 ||
+  # A fresh machine may still be running its boot-time apt jobs: wait for their locks.
+  apt=(apt-get -o DPkg::Lock::Timeout=300)
+  # A fresh machine has no package lists (install fails): update, then install again.
+  if ! "${apt[@]}" install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw >&2; then
+    "${apt[@]}" update -qq >&2 || fail "apt-get update failed"
+    "${apt[@]}" install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw >&2 ||
       fail "apt-get install ceph-mon ceph-osd radosgw failed"
   fi
   say "installed in $((SECONDS - started)) s"

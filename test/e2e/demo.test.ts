@@ -4,10 +4,11 @@
  * truth about the credential refreshes.
  */
 import { runCli } from '../helpers/cli';
+import { describeOn } from './world';
 
 jest.setTimeout(150_000);
 
-describe('demo', () => {
+describeOn(['embedded'], 'the demo is defined on the embedded world')('demo', () => {
   it('copies and verifies the whole sample, refreshing short-lived credentials as it goes', async () => {
     const result = await runCli(['demo', '--quiet', '--credential-lifetime', '1'], {}, 140_000);
     expect(result.code).toBe(0);

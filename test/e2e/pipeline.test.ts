@@ -1,19 +1,20 @@
 /**
- * End to end on one machine: the state machine synthesized from the CDK app runs in-process against
- * the embedded world (S3 behind a SigV4-checking gateway, TEA emulator with short-lived credentials).
+ * End to end on one machine: the state machine synthesized from the CDK app runs in-process, reading
+ * with credentials from the TEA emulator (short-lived) and writing with the destination key pair, against
+ * the backend `E2E_BACKEND` selects (test/e2e/world.ts): the embedded S3 (`npm test`) or Ceph RGW
+ * (`npm run test:rgw`).
  */
 import { readFile } from 'node:fs/promises';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CopyBatchInput, CopyBatchOutput, ItemResult, TransferResult } from '../../shared/contracts';
+import { COPY_DEFAULTS } from '../../shared/copy';
 import { FolderStagingStore } from '../../shared/staging';
 import { runPipelineLocally, type LocalRunOptions } from '../../local/pipeline';
 import { sampleLayout, seedSample, verifyCopies, type SampleObject } from '../../emulators/sample';
-import { EmbeddedWorld } from '../../emulators/world';
 import { listKeys, runCli, writeEvent } from '../helpers/cli';
+import { BACKEND, itNeeds, startE2EWorld, type E2EWorld } from './world';
 
 const MiB = 1024 * 1024;
-const SOURCE = 'earthdata-source';
-const DEST = 'my-destination';
 const PREFIX = 'granules/';
 const ODD_KEYS = [
   'odd/unicode 雪 été.h5',
@@ -22,13 +23,20 @@ const ODD_KEYS = [
   'odd//double-slash.txt',
   `odd/${'k'.repeat(1024 - PREFIX.length - 'odd/'.length)}`,
 ];
+const LIFETIME_SECONDS = 3;
+// One sample for both backends: RGW copies it in about the emulator's time.
+const OBJECTS = 500;
+const LARGE = 100 * MiB;
+const WORKERS = 8;
 
 jest.setTimeout(240_000);
 
-let world: EmbeddedWorld;
+let world: E2EWorld;
 let admin: S3Client;
 let objects: SampleObject[];
-const WORKERS = 8;
+let SOURCE: string;
+let DEST: string;
+let EMPTY: string;
 
 function baseEvent(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -40,35 +48,48 @@ function baseEvent(extra: Record<string, unknown> = {}): Record<string, unknown>
   };
 }
 
-function localOptions(extra: Partial<LocalRunOptions> = {}): LocalRunOptions {
+function localOptions(extra: Partial<LocalRunOptions> = {}, endpoint?: string): LocalRunOptions {
   return {
-    s3Config: { region: world.s3.region, endpoint: world.s3.endpoint, forcePathStyle: true },
-    destinationCredentials: world.s3.destinationCredentials,
+    s3Config: world.s3Config(endpoint),
+    destinationCredentials: world.destinationCredentials,
     maxConcurrency: WORKERS,
     ...extra,
   };
 }
 
+/**
+ * An event for a run through the proxy. CopyBatch caches its source client per credentials (endpoint,
+ * token, app name) and per process, whatever the S3 endpoint: a new app name gets a client for the proxy.
+ */
+function proxiedEvent(extra: Record<string, unknown>): Record<string, unknown> {
+  return baseEvent({ AppName: `via-proxy-${++proxiedRuns}`, ...extra });
+}
+let proxiedRuns = 0;
+
 const destKey = (k: string): string => `mirror/${k.slice(PREFIX.length)}`;
+const smallObjects = (n: number): SampleObject[] =>
+  objects.filter((o) => o.size > 0 && o.size < MiB).slice(0, n);
 
 beforeAll(async () => {
-  world = await EmbeddedWorld.start({
-    sourceBuckets: [SOURCE],
-    destinationBuckets: [DEST, 'empty-destination'],
-    credentialLifetimeSeconds: 3,
+  world = await startE2EWorld({
+    sourceBuckets: ['earthdata-source'],
+    destinationBuckets: ['my-destination', 'empty-destination', 'denied-destination'],
+    credentialLifetimeSeconds: LIFETIME_SECONDS,
   });
-  admin = world.s3.client('admin');
-  const layout = sampleLayout(500 - ODD_KEYS.length, PREFIX, 100 * MiB);
+  SOURCE = world.bucket('earthdata-source');
+  DEST = world.bucket('my-destination');
+  EMPTY = world.bucket('empty-destination');
+  admin = world.adminClient();
+  const layout = sampleLayout(OBJECTS - ODD_KEYS.length, PREFIX, LARGE);
   for (const key of ODD_KEYS) layout.push({ key: PREFIX + key, size: 777 });
   objects = await seedSample(admin, SOURCE, layout);
 });
 
 afterAll(async () => {
-  admin?.destroy();
   await world?.stop();
 });
 
-describe('prefix of 500 objects while credentials live 3 s', () => {
+describe(`prefix of ${OBJECTS} objects while credentials live ${LIFETIME_SECONDS} s`, () => {
   let result: TransferResult;
   let staging: FolderStagingStore;
   let seconds: number;
@@ -79,9 +100,7 @@ describe('prefix of 500 objects while credentials live 3 s', () => {
     const started = Date.now();
     const outcome = await runPipelineLocally(
       baseEvent(),
-      localOptions({
-        onEvent: (e) => stateOutputs.push(JSON.stringify(e)),
-      }),
+      localOptions({ onEvent: (e) => stateOutputs.push(JSON.stringify(e)) }),
     );
     seconds = (Date.now() - started) / 1000;
     expect(outcome.execution).toMatchObject({ Status: 'SUCCEEDED' });
@@ -89,26 +108,39 @@ describe('prefix of 500 objects while credentials live 3 s', () => {
     staging = outcome.staging as FolderStagingStore;
   });
 
-  it('copies every object byte for byte', async () => {
-    expect(objects).toHaveLength(500);
-    expect(objects.some((o) => o.size === 100 * MiB)).toBe(true);
+  it('copies every object byte for byte, odd keys and the empty object included', async () => {
+    expect(objects).toHaveLength(OBJECTS);
+    expect(objects.some((o) => o.size === LARGE)).toBe(true);
+    expect(objects.some((o) => o.size === 0)).toBe(true);
     const bad = await verifyCopies(admin, DEST, objects, destKey);
     expect(bad).toEqual([]);
     expect(await listKeys(admin, DEST, 'mirror/')).toEqual(objects.map((o) => destKey(o.key)).sort());
   });
 
   it('reports the right counts', () => {
-    expect(result).toMatchObject({ Copied: 500, Skipped: 0, Failed: 0, Failures: [] });
+    expect(result).toMatchObject({ Copied: objects.length, Skipped: 0, Failed: 0, Failures: [] });
     expect(result.Bytes).toBe(objects.reduce((n, o) => n + o.size, 0));
   });
 
   it('calls the credentials endpoint per worker and refresh, never per object', () => {
     // Each container (here: one process) caches credentials: 1 call for Plan and CopyBatch, plus one per
     // refresh; the run lasts `seconds`, the credentials 3 s, refreshed with a margin.
-    const refreshesBound = Math.ceil(seconds / 2) + 1;
-    expect(world.tea.calls).toBeGreaterThanOrEqual(2);
+    const refreshesBound = Math.ceil(seconds / (LIFETIME_SECONDS - 1)) + 1;
+    // A refresh is certain only when the run outlived the credentials.
+    expect(seconds).toBeGreaterThan(LIFETIME_SECONDS);
+    expect(world.tea.issued).toBeGreaterThanOrEqual(2);
+    expect(world.tea.calls).toBeGreaterThanOrEqual(world.tea.issued);
     expect(world.tea.calls).toBeLessThanOrEqual(WORKERS + refreshesBound);
     expect(world.tea.calls).toBeLessThan(objects.length / 4);
+  });
+
+  it('writes multipart copies with -N ETags and the source ETag in metadata', async () => {
+    const large = objects.find((o) => o.size === LARGE)!;
+    const parts = Math.ceil(large.size / COPY_DEFAULTS.partSize);
+    const head = await admin.send(new HeadObjectCommand({ Bucket: DEST, Key: destKey(large.key) }));
+    expect(head.ETag).toMatch(new RegExp(`^"[0-9a-f]{32}-${parts}"$`));
+    const sourceHead = await admin.send(new HeadObjectCommand({ Bucket: SOURCE, Key: large.key }));
+    expect(head.Metadata?.['source-etag']).toBe(sourceHead.ETag!.replace(/"/g, ''));
   });
 
   it('writes the full report to staging', async () => {
@@ -134,21 +166,31 @@ describe('prefix of 500 objects while credentials live 3 s', () => {
     }
   });
 
-  it('skips everything on a Sync rerun', async () => {
-    const outcome = await runPipelineLocally(baseEvent({ Options: { Sync: true } }), localOptions());
-    expect(outcome.result).toMatchObject({ Copied: 0, Skipped: 500, Failed: 0 });
+  it('skips everything on a Sync rerun, reading no object and writing nothing (seen by a proxy)', async () => {
+    const proxy = await world.proxy();
+    proxy.reset();
+    const outcome = await runPipelineLocally(
+      proxiedEvent({ Options: { Sync: true } }),
+      localOptions({}, proxy.endpoint),
+    );
+    expect(outcome.result).toMatchObject({ Copied: 0, Skipped: objects.length, Failed: 0 });
+    expect(proxy.count('ListObjectsV2', 'source')).toBeGreaterThan(0);
+    expect(proxy.count('HeadObject', 'destination')).toBe(objects.length);
+    expect(proxy.count('GetObject')).toBe(0);
+    const writes = ['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'];
+    expect(writes.map((op) => proxy.count(op))).toEqual(writes.map(() => 0));
   });
 });
 
 describe('dry run', () => {
   it('plans and writes nothing to the destination', async () => {
     const outcome = await runPipelineLocally(
-      { ...baseEvent(), Dest: { Bucket: 'empty-destination' }, Options: { DryRun: true } },
+      { ...baseEvent(), Dest: { Bucket: EMPTY }, Options: { DryRun: true } },
       localOptions(),
     );
     expect(outcome.execution.Status).toBe('SUCCEEDED');
     expect(outcome.result).toMatchObject({ Copied: 0, Failed: 0 });
-    expect(await listKeys(admin, 'empty-destination')).toEqual([]);
+    expect(await listKeys(admin, EMPTY)).toEqual([]);
   });
 });
 
@@ -176,16 +218,103 @@ describe('deferred items', () => {
   });
 });
 
+describe('failures on the way', () => {
+  it('resumes a source GET cut mid-body with a ranged GET pinned to the ETag (seen by a proxy)', async () => {
+    const large = objects.find((o) => o.size === LARGE)!;
+    const proxy = await world.proxy();
+    proxy.reset();
+    proxy.cutSourceGets(3 * MiB, 1, (key) => key === large.key);
+    const outcome = await runPipelineLocally(
+      proxiedEvent({ Source: { Bucket: SOURCE, Key: large.key }, Dest: { Bucket: DEST, Key: 'resumed.h5' } }),
+      localOptions({}, proxy.endpoint),
+    );
+    expect(outcome.result).toMatchObject({ Copied: 1, Failed: 0, Bytes: large.size });
+    expect(await verifyCopies(admin, DEST, [large], () => 'resumed.h5')).toEqual([]);
+    const gets = proxy.requests.filter((r) => r.operation === 'GetObject' && r.key === large.key);
+    const cutAt = gets.findIndex((r) => r.cut);
+    expect(cutAt).toBeGreaterThanOrEqual(0);
+    const sourceHead = await admin.send(new HeadObjectCommand({ Bucket: SOURCE, Key: large.key }));
+    expect(gets.slice(cutAt + 1)).toContainEqual(
+      expect.objectContaining({ range: expect.stringMatching(/^bytes=\d+-/), ifMatch: sourceHead.ETag }),
+    );
+  });
+
+  it('fails every object of a destination the copy role may not write with DestinationAccessDenied', async () => {
+    const denied = world.bucket('denied-destination');
+    const keys = smallObjects(3).map((o) => o.key);
+    await world.denyDestination(denied);
+    try {
+      const outcome = await runPipelineLocally(
+        { ...baseEvent(), Source: { Bucket: SOURCE, Keys: keys }, Dest: { Bucket: denied } },
+        localOptions(),
+      );
+      expect(outcome.result).toMatchObject({ Copied: 0, Failed: keys.length });
+      expect(outcome.result!.Failures.map((f) => f.Error)).toEqual(keys.map(() => 'DestinationAccessDenied'));
+    } finally {
+      await world.allowDestination(denied);
+    }
+    expect(await listKeys(admin, denied)).toEqual([]);
+  });
+
+  itNeeds('emulator', "replacing an object while it is served needs the emulator's fault injection")(
+    'fails a source replaced during its copy with SourceChanged and writes nothing',
+    async () => {
+      const s3 = world.emulator!;
+      const key = 'changing/granule.h5';
+      await s3.seedObject(SOURCE, key, Buffer.alloc(12 * MiB, 1));
+      s3.faults.replaceSourceAfterBytes = { bucket: SOURCE, key, afterBytes: 4 * MiB, body: 'new content' };
+      s3.faults.cutGetBody = { afterBytes: 6 * MiB, times: 1, scope: { credentials: 'issued', key } };
+      try {
+        const outcome = await runPipelineLocally(
+          { ...baseEvent(), Source: { Bucket: SOURCE, Key: key }, Dest: { Bucket: DEST, Key: 'changed.h5' } },
+          localOptions(),
+        );
+        expect(outcome.result).toMatchObject({ Copied: 0, Failed: 1 });
+        expect(outcome.result!.Failures).toEqual([
+          expect.objectContaining({ Key: key, Error: 'SourceChanged' }),
+        ]);
+      } finally {
+        s3.resetFaults();
+      }
+      expect(await listKeys(admin, DEST, 'changed.h5')).toEqual([]);
+      expect(await s3.openMultipartUploads(DEST)).toBe(0);
+    },
+  );
+});
+
+describe('encrypted sources', () => {
+  // Known bug, reported: the copy engine takes any 32-hex source ETag for the MD5 of the data, and S3
+  // gives SSE-KMS objects other ETags (the emulator does too; RGW 16.2 does not, so it passes there).
+  const knownBug = BACKEND === 'embedded';
+
+  (knownBug ? it.failing : it)(
+    `copies an SSE-KMS source object, whose ETag is not its MD5${knownBug ? ' [known bug: expected to fail until shared/copy checks the source encryption]' : ''}`,
+    async () => {
+      const key = 'encrypted/kms.h5';
+      await admin.send(
+        new PutObjectCommand({
+          Bucket: SOURCE,
+          Key: key,
+          Body: 'encrypted with a KMS key',
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: world.kmsKeyId,
+        }),
+      );
+      const outcome = await runPipelineLocally(
+        { ...baseEvent(), Source: { Bucket: SOURCE, Key: key }, Dest: { Bucket: DEST, Key: 'decrypted.h5' } },
+        localOptions(),
+      );
+      expect(outcome.result).toMatchObject({ Copied: 1, Failed: 0 });
+    },
+  );
+});
+
 describe('the command line', () => {
   const env = (): Record<string, string> => world.processEnv();
-  const someKeys = (): string[] =>
-    objects
-      .filter((o) => o.size < MiB)
-      .slice(0, 5)
-      .map((o) => o.key);
 
   it('copies a Keys list with one missing key: Failed 1, the rest copied, exit 1', async () => {
-    const keys = [...someKeys(), `${PREFIX}does/not/exist.h5`];
+    const copied = smallObjects(5);
+    const keys = [...copied.map((o) => o.key), `${PREFIX}does/not/exist.h5`];
     const file = await writeEvent({
       ...baseEvent(),
       Source: { Bucket: SOURCE, Keys: keys },
@@ -194,15 +323,16 @@ describe('the command line', () => {
     const out = await runCli(['run', '--event', file], env());
     expect(out.code).toBe(1);
     const result = JSON.parse(out.stdout) as TransferResult;
-    expect(result).toMatchObject({ Copied: 5, Failed: 1 });
+    expect(result).toMatchObject({ Copied: copied.length, Failed: 1 });
     expect(result.Failures).toEqual([
       expect.objectContaining({ Key: `${PREFIX}does/not/exist.h5`, Error: 'SourceNotFound' }),
     ]);
+    expect(await listKeys(admin, DEST, 'keys/')).toEqual(copied.map((o) => `keys/${o.key}`).sort());
     const body = await admin.send(new GetObjectCommand({ Bucket: DEST, Key: `keys/${keys[0]}` }));
-    expect(Number(body.ContentLength)).toBe(objects.find((o) => o.key === keys[0])!.size);
+    expect(Number(body.ContentLength)).toBe(copied[0].size);
     for (const stream of [out.stdout, out.stderr]) {
       expect(stream).not.toContain(world.token);
-      expect(stream).not.toContain(world.s3.destinationCredentials.secretAccessKey);
+      expect(stream).not.toContain(world.destinationCredentials.secretAccessKey);
     }
     const reportPath = /report: (.+)/.exec(out.stderr)?.[1];
     expect(reportPath).toBeDefined();
@@ -210,28 +340,24 @@ describe('the command line', () => {
   });
 
   it('rejects an invalid event with exit 2, a clear message, and writes nothing', async () => {
-    const file = await writeEvent({ ...baseEvent(), Dest: { Bucket: 'empty-destination', Key: 'x' } });
+    const file = await writeEvent({ ...baseEvent(), Dest: { Bucket: EMPTY, Key: 'x' } });
     const out = await runCli(['run', '--event', file], env());
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/InvalidInput: .*Dest\.Key/);
     expect(out.stderr).not.toContain(world.token);
     expect(out.stdout).toBe('');
-    expect(await listKeys(admin, 'empty-destination')).toEqual([]);
+    expect(await listKeys(admin, EMPTY)).toEqual([]);
   });
 
   it('rejects a token the endpoint refuses with exit 2 and AuthenticationFailed', async () => {
     const badToken = 'not-a-valid-token-0123456789abcdef';
-    const file = await writeEvent({
-      ...baseEvent(),
-      BearerToken: badToken,
-      Dest: { Bucket: 'empty-destination' },
-    });
+    const file = await writeEvent({ ...baseEvent(), BearerToken: badToken, Dest: { Bucket: EMPTY } });
     const out = await runCli(['run', '--event', file], env());
     expect(out.code).toBe(2);
     expect(out.stderr).toContain('AuthenticationFailed');
     expect(out.stderr).not.toContain(badToken);
     expect(world.tea.loginHits).toBe(0);
-    expect(await listKeys(admin, 'empty-destination')).toEqual([]);
+    expect(await listKeys(admin, EMPTY)).toEqual([]);
   });
 
   it('answers --help quickly with examples', async () => {

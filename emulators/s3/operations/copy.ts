@@ -1,16 +1,30 @@
 /** CopyObject, and the copy source that CopyObject and UploadPartCopy share. */
 import { Readable } from 'node:stream';
+import {
+  checksumElements,
+  checksumFromHeaders,
+  checksumHeaders,
+  DEFAULT_CHECKSUM_ALGORITHM,
+  isChecksumAlgorithm,
+  type ChecksumAlgorithm,
+} from '../checksums';
+import {
+  checkCustomerKey,
+  COPY_SOURCE_CUSTOMER_KEY_PREFIX,
+  encryptionFromRequest,
+  etagForEncryption,
+} from '../encryption';
 import { S3Error } from '../errors';
 import type { Gateway, Operation } from '../gateway';
 import { checkKey, copySource, headerValue, type RequestContext } from '../request';
 import { sendXml } from '../responses';
 import { BodyTap, type OpenedObject, type StagedBody } from '../store';
 import { checkConditions } from './conditions';
-import { metadataFromHeaders } from './metadata';
+import { copiedMetadata, metadataFromHeaders } from './metadata';
 
 const MiB = 1024 * 1024;
 
-/** Opens the copy source after checking its x-amz-copy-source-if-* preconditions. */
+/** Opens the copy source after checking its SSE-C key and its x-amz-copy-source-if-* preconditions. */
 async function openCopySource(
   gw: Gateway,
   ctx: RequestContext,
@@ -22,6 +36,7 @@ async function openCopySource(
   const obj = await gw.store.openObject(src.bucket, src.key);
   if (!obj) throw new S3Error('NoSuchKey', undefined, { Key: src.key });
   try {
+    checkCustomerKey(ctx, obj.metadata, COPY_SOURCE_CUSTOMER_KEY_PREFIX);
     const marker = checkConditions(ctx, obj.etag, obj.lastModified, {
       match: 'x-amz-copy-source-if-match',
       noneMatch: 'x-amz-copy-source-if-none-match',
@@ -37,14 +52,15 @@ async function openCopySource(
   return { src, obj };
 }
 
-/** Stages bytes `start..end` of an opened object (closing it). */
+/** Stages bytes `start..end` of an opened object (closing it), with their `checksum` when given. */
 async function stageFromHandle(
   gw: Gateway,
   obj: OpenedObject,
   start: number,
   end: number,
+  checksum?: ChecksumAlgorithm,
 ): Promise<StagedBody> {
-  const tap = new BodyTap();
+  const tap = new BodyTap({ checksum });
   const source = obj.handle.createReadStream({
     start,
     end: Math.max(start, end),
@@ -70,12 +86,18 @@ export async function copyObject(gw: Gateway, ctx: RequestContext): Promise<void
     });
   }
   const newMetadata = directive === 'REPLACE' ? metadataFromHeaders(ctx) : undefined;
+  const encryption = encryptionFromRequest(ctx, gw.kms);
+  const requestedChecksum = headerValue(ctx.req, 'x-amz-checksum-algorithm')?.toUpperCase();
+  if (requestedChecksum !== undefined && !isChecksumAlgorithm(requestedChecksum)) {
+    throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported.');
+  }
   const { src, obj } = await openCopySource(gw, ctx);
   if (
     src.bucket === bucket &&
     src.key === key &&
     directive === 'COPY' &&
-    !ctx.req.headers['x-amz-storage-class']
+    !ctx.req.headers['x-amz-storage-class'] &&
+    Object.keys(encryption).length === 0
   ) {
     await obj.handle.close();
     throw new S3Error(
@@ -83,17 +105,36 @@ export async function copyObject(gw: Gateway, ctx: RequestContext): Promise<void
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  const metadata = newMetadata ?? { ...obj.metadata };
-  const staged = await stageFromHandle(gw, obj, 0, obj.size - 1);
-  const result = await gw.store.commitObject(bucket, key, staged.tmpPath, staged.md5Hex, metadata);
-  sendXml(ctx, 'CopyObjectResult', {
-    LastModified: result.lastModified.toISOString(),
-    ETag: result.etag,
-  });
+  const metadata = newMetadata ?? copiedMetadata(obj.metadata);
+  // The copy's checksum is computed anew: the algorithm asked for, else the source's, else S3's default.
+  const algorithm =
+    requestedChecksum ?? checksumFromHeaders(obj.metadata)?.algorithm ?? DEFAULT_CHECKSUM_ALGORITHM;
+  const staged = await stageFromHandle(gw, obj, 0, obj.size - 1, algorithm);
+  const checksum = staged.checksum && { ...staged.checksum, type: 'FULL_OBJECT' as const };
+  const result = await gw.store.commitObject(
+    bucket,
+    key,
+    staged.tmpPath,
+    etagForEncryption(encryption, staged.md5Hex),
+    { ...metadata, ...encryption, ...checksumHeaders(checksum) },
+  );
+  sendXml(
+    ctx,
+    'CopyObjectResult',
+    { LastModified: result.lastModified.toISOString(), ETag: result.etag, ...checksumElements(checksum) },
+    encryption,
+  );
 }
 
-/** The bytes an UploadPartCopy copies (x-amz-copy-source-range, or the whole source), staged. */
-export async function stageCopyPart(gw: Gateway, ctx: RequestContext): Promise<StagedBody> {
+/**
+ * The bytes an UploadPartCopy copies (x-amz-copy-source-range, or the whole source), staged with the
+ * upload's `checksum` algorithm.
+ */
+export async function stageCopyPart(
+  gw: Gateway,
+  ctx: RequestContext,
+  checksum?: ChecksumAlgorithm,
+): Promise<StagedBody> {
   const { obj } = await openCopySource(gw, ctx);
   let start = 0;
   let end = obj.size - 1;
@@ -111,7 +152,7 @@ export async function stageCopyPart(gw: Gateway, ctx: RequestContext): Promise<S
     start = Number(m[1]);
     end = Number(m[2]);
   }
-  return stageFromHandle(gw, obj, start, end);
+  return stageFromHandle(gw, obj, start, end, checksum);
 }
 
 export const operations: Record<string, Operation> = { CopyObject: copyObject };

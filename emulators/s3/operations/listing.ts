@@ -120,6 +120,8 @@ export async function listObjects(gw: Gateway, ctx: RequestContext): Promise<voi
       Key: enc(s.key),
       LastModified: s.lastModified.toISOString(),
       ETag: s.etag,
+      ChecksumAlgorithm: s.checksum?.algorithm,
+      ChecksumType: s.checksum?.type,
       Size: String(s.size),
       Owner: fetchOwner ? OWNER : undefined,
       StorageClass: 'STANDARD',

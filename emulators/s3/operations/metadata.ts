@@ -1,4 +1,6 @@
 /** Object metadata: from request headers when written, back to response headers when read. */
+import { isStoredChecksumHeader } from '../checksums';
+import { ENCRYPTION_HEADERS } from '../encryption';
 import { S3Error } from '../errors';
 import { headerValue, type RequestContext } from '../request';
 import { STORED_HEADERS, type OpenedObject } from '../store';
@@ -63,7 +65,16 @@ export function metadataFromHeaders(ctx: RequestContext): Record<string, string>
   return out;
 }
 
-/** The response headers of a stored object (GET/HEAD). */
+/** The metadata a copy with the COPY directive keeps: not the source's encryption nor its checksum. */
+export function copiedMetadata(metadata: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(metadata).filter(
+      ([name]) => !ENCRYPTION_HEADERS.includes(name) && !isStoredChecksumHeader(name),
+    ),
+  );
+}
+
+/** The response headers of a stored object (GET/HEAD), its checksum aside (answered on request only). */
 export function objectHeaders(obj: OpenedObject): Record<string, string> {
   const h: Record<string, string> = {
     etag: obj.etag,
@@ -75,6 +86,7 @@ export function objectHeaders(obj: OpenedObject): Record<string, string> {
     if (name === 'content-type' || name === 'content-length' || name === 'etag' || name === 'last-modified')
       continue;
     if (name === 'x-amz-storage-class' && value === 'STANDARD') continue;
+    if (isStoredChecksumHeader(name)) continue;
     h[name] = String(value);
   }
   return h;

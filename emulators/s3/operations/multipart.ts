@@ -4,7 +4,18 @@
  * ListMultipartUploads.
  */
 import { MAX_PUT_SIZE, checksumExpectation, receive, receiveSmall } from '../bodies';
-import { CHECKSUM_ALGORITHMS, headerForAlgorithm, type ChecksumAlgorithm } from '../checksums';
+import {
+  checksumElements,
+  checksumHeaders,
+  compositeChecksum,
+  DEFAULT_CHECKSUM_ALGORITHM,
+  headerForAlgorithm,
+  isChecksumAlgorithm,
+  type ChecksumAlgorithm,
+  type ChecksumType,
+  type StoredChecksum,
+} from '../checksums';
+import { checkCustomerKey, encryptionFromRequest, encryptionOf, etagForEncryption } from '../encryption';
 import { S3Error } from '../errors';
 import type { Gateway, Operation } from '../gateway';
 import { checkKey, headerValue, type RequestContext } from '../request';
@@ -16,17 +27,18 @@ import { unquote, writeConditionCheck } from './conditions';
 import { stageCopyPart } from './copy';
 import { metadataFromHeaders } from './metadata';
 
-type Completed = { etag: string; lastModified: Date };
+/** What a CompleteMultipartUpload answers: the object's ETag, checksum and encryption. */
+type Completed = { etag: string; checksum: StoredChecksum; encryption: Record<string, string> };
 
 /** CompleteMultipartUpload in progress and done, per upload ID, so a retry gets the same answer. */
 export class Completions {
   private readonly completing = new Map<string, Promise<Completed>>();
-  private readonly completed = new Map<string, { bucket: string; key: string; etag: string }>();
+  private readonly completed = new Map<string, Completed & { bucket: string; key: string }>();
 
-  /** The ETag of an upload already completed as `bucket/key`. */
-  doneAs(uploadId: string, bucket: string, key: string): string | undefined {
+  /** The answer of an upload already completed as `bucket/key`. */
+  doneAs(uploadId: string, bucket: string, key: string): Completed | undefined {
     const done = this.completed.get(uploadId);
-    return done && done.bucket === bucket && done.key === key ? done.etag : undefined;
+    return done && done.bucket === bucket && done.key === key ? done : undefined;
   }
 
   /** Runs `complete` once per upload ID at a time; concurrent callers share its result. */
@@ -43,33 +55,67 @@ export class Completions {
     return pending;
   }
 
-  remember(uploadId: string, bucket: string, key: string, etag: string): void {
-    this.completed.set(uploadId, { bucket, key, etag });
+  remember(uploadId: string, bucket: string, key: string, completed: Completed): void {
+    this.completed.set(uploadId, { bucket, key, ...completed });
     if (this.completed.size > 10_000) this.completed.delete(this.completed.keys().next().value as string);
   }
 }
 
 const OWNER = { ID: 'embedded-s3', DisplayName: 'embedded-s3' };
 
+/** The checksum a CreateMultipartUpload asks for, with its type (S3's default type per algorithm). */
+function uploadChecksum(
+  ctx: RequestContext,
+): { algorithm: ChecksumAlgorithm; type: ChecksumType } | undefined {
+  const algorithm = headerValue(ctx.req, 'x-amz-checksum-algorithm')?.toUpperCase();
+  const requestedType = headerValue(ctx.req, 'x-amz-checksum-type')?.toUpperCase();
+  if (algorithm !== undefined && !isChecksumAlgorithm(algorithm)) {
+    throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported.');
+  }
+  if (requestedType !== undefined && requestedType !== 'FULL_OBJECT' && requestedType !== 'COMPOSITE') {
+    throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+  }
+  if (algorithm === undefined) {
+    if (requestedType === undefined) return undefined;
+    throw new S3Error(
+      'InvalidRequest',
+      'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.',
+    );
+  }
+  const type = requestedType ?? (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE');
+  // A full-object checksum is combined from CRCs; SHAs combine only as COMPOSITE, CRC64NVME only as FULL_OBJECT.
+  const combinable = type === 'FULL_OBJECT' ? !algorithm.startsWith('SHA') : algorithm !== 'CRC64NVME';
+  if (!combinable) {
+    throw new S3Error(
+      'InvalidRequest',
+      `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    );
+  }
+  return { algorithm, type };
+}
+
 export async function createMultipartUpload(gw: Gateway, ctx: RequestContext): Promise<void> {
   checkKey(ctx);
   const metadata = metadataFromHeaders(ctx);
-  const algHeader = headerValue(ctx.req, 'x-amz-checksum-algorithm')?.toUpperCase();
-  if (algHeader && !(CHECKSUM_ALGORITHMS as readonly string[]).includes(algHeader)) {
-    throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported.');
-  }
-  const alg = algHeader as ChecksumAlgorithm | undefined;
+  const encryption = encryptionFromRequest(ctx, gw.kms);
+  const checksum = uploadChecksum(ctx);
   const uploadId = await gw.store.uploads.createUpload(
     ctx.bucket as string,
     ctx.key as string,
-    metadata,
-    alg,
+    { ...metadata, ...encryption },
+    checksum,
   );
   sendXml(
     ctx,
     'InitiateMultipartUploadResult',
     { Bucket: ctx.bucket as string, Key: ctx.key as string, UploadId: uploadId },
-    alg ? { 'x-amz-checksum-algorithm': alg } : {},
+    {
+      ...encryption,
+      ...(checksum && {
+        'x-amz-checksum-algorithm': checksum.algorithm,
+        'x-amz-checksum-type': checksum.type,
+      }),
+    },
   );
 }
 
@@ -94,8 +140,9 @@ export async function uploadPart(gw: Gateway, ctx: RequestContext): Promise<void
   const upload = await gw.store.uploads.getUpload(bucket, uploadId, ctx.key);
   let staged: StagedBody;
   if (copy) {
-    staged = await stageCopyPart(gw, ctx);
+    staged = await stageCopyPart(gw, ctx, upload.checksumAlgorithm);
   } else {
+    checkCustomerKey(ctx, upload.metadata);
     if (upload.checksumAlgorithm) {
       const exp = checksumExpectation(ctx);
       if (exp.algorithm !== upload.checksumAlgorithm) {
@@ -105,36 +152,46 @@ export async function uploadPart(gw: Gateway, ctx: RequestContext): Promise<void
         );
       }
     }
-    staged = await receive(gw, ctx, true, MAX_PUT_SIZE);
+    staged = await receive(gw, ctx, { requireLength: true, maxBytes: MAX_PUT_SIZE });
   }
-  await gw.store.uploads.commitPart(bucket, uploadId, number, staged);
-  const etag = JSON.stringify(staged.md5Hex);
+  const encryption = encryptionOf(upload.metadata);
+  const etagValue = etagForEncryption(encryption, staged.md5Hex);
+  await gw.store.uploads.commitPart(bucket, uploadId, number, staged, etagValue);
+  const etag = JSON.stringify(etagValue);
+  const checksum = staged.checksum;
   if (copy) {
-    sendXml(ctx, 'CopyPartResult', { LastModified: new Date().toISOString(), ETag: etag });
+    const element = checksum ? { [`Checksum${checksum.algorithm}`]: checksum.value } : {};
+    sendXml(
+      ctx,
+      'CopyPartResult',
+      { LastModified: new Date().toISOString(), ETag: etag, ...element },
+      encryption,
+    );
     return;
   }
-  const headers: Record<string, string> = { etag };
-  if (staged.checksum) headers[headerForAlgorithm(staged.checksum.algorithm)] = staged.checksum.value;
-  send(ctx, 200, headers);
+  send(ctx, 200, {
+    etag,
+    ...encryption,
+    ...(checksum && { [headerForAlgorithm(checksum.algorithm)]: checksum.value }),
+  });
 }
 
 export async function completeMultipartUpload(gw: Gateway, ctx: RequestContext): Promise<void> {
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
   const uploadId = ctx.query.get('uploadId') ?? '';
-  const body = await receiveSmall(gw, ctx);
+  const body = await receiveSmall(gw, ctx, { checksumHeadersNameObject: true });
   const location = `${gw.endpoint}/${uriEncode(bucket)}/${uriEncode(key, true)}`;
-  const reply = (etag: string) =>
-    sendXml(ctx, 'CompleteMultipartUploadResult', {
-      Location: location,
-      Bucket: bucket,
-      Key: key,
-      ETag: etag,
-    });
+  const reply = (done: Completed) =>
+    sendXml(
+      ctx,
+      'CompleteMultipartUploadResult',
+      { Location: location, Bucket: bucket, Key: key, ETag: done.etag, ...checksumElements(done.checksum) },
+      done.encryption,
+    );
   const done = gw.completions.doneAs(uploadId, bucket, key);
   if (done !== undefined) return reply(done);
-  const result = await gw.completions.run(uploadId, () => complete(gw, ctx, bucket, key, uploadId, body));
-  reply(result.etag);
+  reply(await gw.completions.run(uploadId, () => complete(gw, ctx, bucket, key, uploadId, body)));
 }
 
 interface RequestedPart {
@@ -167,11 +224,14 @@ function requestedParts(body: string, upload: UploadInfo): RequestedPart[] {
   return requested;
 }
 
-/** Each listed part must exist with that ETag (and checksum); all but the last must be large enough. */
-async function checkParts(gw: Gateway, upload: UploadInfo, requested: RequestedPart[]): Promise<void> {
+/**
+ * Each listed part must exist with that ETag (and checksum); all but the last must be large enough.
+ * Returns the parts' checksums, in order.
+ */
+async function checkParts(gw: Gateway, upload: UploadInfo, requested: RequestedPart[]): Promise<string[]> {
   const { bucket, uploadId, checksumAlgorithm } = upload;
   const stored = new Map((await gw.store.uploads.listParts(bucket, uploadId)).map((p) => [p.partNumber, p]));
-  requested.forEach((p, i) => {
+  return requested.map((p, i) => {
     const s = stored.get(p.partNumber);
     if (!s || unquote(s.etag) !== unquote(p.etag)) {
       throw new S3Error(
@@ -210,7 +270,31 @@ async function checkParts(gw: Gateway, upload: UploadInfo, requested: RequestedP
         },
       );
     }
+    return s.checksum ?? p.checksum ?? '';
   });
+}
+
+/**
+ * The checksum of a completed upload: COMPOSITE from the parts' checksums, else FULL_OBJECT over the
+ * assembled bytes (S3's default CRC64NVME when the upload named no algorithm). A full-object checksum
+ * the Complete request states must match.
+ */
+async function completedChecksum(
+  ctx: RequestContext,
+  upload: UploadInfo,
+  partChecksums: string[],
+  assembled: { checksum?: string },
+): Promise<StoredChecksum> {
+  const algorithm = upload.checksumAlgorithm ?? DEFAULT_CHECKSUM_ALGORITHM;
+  if (upload.checksumType === 'COMPOSITE') {
+    return { algorithm, value: await compositeChecksum(algorithm, partChecksums), type: 'COMPOSITE' };
+  }
+  const value = assembled.checksum as string;
+  const stated = headerValue(ctx.req, headerForAlgorithm(algorithm));
+  if (upload.checksumAlgorithm && stated !== undefined && stated !== value) {
+    throw new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
+  }
+  return { algorithm, value, type: 'FULL_OBJECT' };
 }
 
 async function complete(
@@ -223,23 +307,33 @@ async function complete(
 ): Promise<Completed> {
   const upload = await gw.store.uploads.getUpload(bucket, uploadId, key);
   const requested = requestedParts(body, upload);
-  await checkParts(gw, upload, requested);
+  const partChecksums = await checkParts(gw, upload, requested);
+  const fullObject = upload.checksumType !== 'COMPOSITE';
   const assembled = await gw.store.uploads.assembleParts(
     bucket,
     uploadId,
     requested.map((p) => p.partNumber),
+    fullObject ? (upload.checksumAlgorithm ?? DEFAULT_CHECKSUM_ALGORITHM) : undefined,
   );
+  let checksum: StoredChecksum;
+  try {
+    checksum = await completedChecksum(ctx, upload, partChecksums, assembled);
+  } catch (err) {
+    await gw.store.staging.discard(assembled);
+    throw err;
+  }
   const result = await gw.store.commitObject(
     bucket,
     key,
     assembled.tmpPath,
     assembled.etagValue,
-    upload.metadata,
+    { ...upload.metadata, ...checksumHeaders(checksum) },
     writeConditionCheck(ctx),
   );
   await gw.store.uploads.removeUpload(bucket, uploadId);
-  gw.completions.remember(uploadId, bucket, key, result.etag);
-  return result;
+  const completed = { etag: result.etag, checksum, encryption: encryptionOf(upload.metadata) };
+  gw.completions.remember(uploadId, bucket, key, completed);
+  return completed;
 }
 
 export async function abortMultipartUpload(gw: Gateway, ctx: RequestContext): Promise<void> {
@@ -268,6 +362,7 @@ export async function listParts(gw: Gateway, ctx: RequestContext): Promise<void>
     MaxParts: String(maxParts),
     IsTruncated: String(all.length > page.length),
     ChecksumAlgorithm: alg,
+    ChecksumType: alg ? upload.checksumType : undefined,
     StorageClass: 'STANDARD',
     Part: page.map((p) => ({
       PartNumber: String(p.partNumber),
@@ -302,6 +397,7 @@ export async function listMultipartUploads(gw: Gateway, ctx: RequestContext): Pr
       StorageClass: 'STANDARD',
       Initiated: u.initiated.toISOString(),
       ChecksumAlgorithm: u.checksumAlgorithm,
+      ChecksumType: u.checksumType,
     })),
   });
 }

@@ -1,7 +1,13 @@
 /** GetObject, HeadObject, PutObject, DeleteObject. */
 import type * as http from 'node:http';
 import { MAX_PUT_SIZE, receive } from '../bodies';
-import { headerForAlgorithm } from '../checksums';
+import { checksumFromHeaders, checksumHeaders, DEFAULT_CHECKSUM_ALGORITHM } from '../checksums';
+import {
+  checkCustomerKey,
+  encryptionFromRequest,
+  etagForEncryption,
+  rejectEncryptionOnRead,
+} from '../encryption';
 import { S3Error } from '../errors';
 import type { Gateway, Operation } from '../gateway';
 import { checkKey, headerValue, type RequestContext } from '../request';
@@ -19,6 +25,8 @@ export async function getObject(gw: Gateway, ctx: RequestContext): Promise<void>
   if (!obj) throw new S3Error('NoSuchKey', undefined, { Key: key });
   let handedOff = false;
   try {
+    rejectEncryptionOnRead(ctx);
+    checkCustomerKey(ctx, obj.metadata);
     const marker = checkConditions(ctx, obj.etag, obj.lastModified);
     const headers = objectHeaders(obj);
     if (marker === 'not-modified') {
@@ -43,6 +51,10 @@ export async function getObject(gw: Gateway, ctx: RequestContext): Promise<void>
       }
     }
     const range = parseRange(headerValue(ctx.req, 'range'), obj.size);
+    // The stored checksum covers the whole object: a ranged or part read gets none, as in S3.
+    if (!range && partNumber === undefined && headerValue(ctx.req, 'x-amz-checksum-mode') === 'ENABLED') {
+      Object.assign(headers, checksumHeaders(checksumFromHeaders(obj.metadata)));
+    }
     const start = range?.start ?? 0;
     const end = range ? range.end : obj.size - 1;
     const length = Math.max(0, end - start + 1);
@@ -118,18 +130,25 @@ async function streamBody(
 export async function putObject(gw: Gateway, ctx: RequestContext): Promise<void> {
   checkKey(ctx);
   const metadata = metadataFromHeaders(ctx);
-  const staged = await receive(gw, ctx, true, MAX_PUT_SIZE);
+  const encryption = encryptionFromRequest(ctx, gw.kms);
+  const staged = await receive(gw, ctx, {
+    requireLength: true,
+    maxBytes: MAX_PUT_SIZE,
+    defaultChecksum: DEFAULT_CHECKSUM_ALGORITHM,
+  });
+  const stored = {
+    ...encryption,
+    ...checksumHeaders(staged.checksum && { ...staged.checksum, type: 'FULL_OBJECT' }),
+  };
   const result = await gw.store.commitObject(
     ctx.bucket as string,
     ctx.key as string,
     staged.tmpPath,
-    staged.md5Hex,
-    metadata,
+    etagForEncryption(encryption, staged.md5Hex),
+    { ...metadata, ...stored },
     writeConditionCheck(ctx),
   );
-  const headers: Record<string, string> = { etag: result.etag };
-  if (staged.checksum) headers[headerForAlgorithm(staged.checksum.algorithm)] = staged.checksum.value;
-  send(ctx, 200, headers);
+  send(ctx, 200, { etag: result.etag, ...stored });
 }
 
 export async function deleteObject(gw: Gateway, ctx: RequestContext): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * The RGW backend of the e2e tests: a world shaped like the embedded one (local/world.ts), on a Ceph
- * RADOS Gateway started by scripts/rgw/up.sh. Source buckets belong to the archive's admin user; the
- * TEA emulator (local/tea-emulator.ts) mints their credentials with STS AssumeRole and a read-only
+ * The RGW backend of the e2e tests (test/e2e/world.ts selects it): a Ceph RADOS Gateway started by
+ * scripts/rgw/up.sh. Source buckets belong to the archive's admin user; the TEA emulator
+ * (emulators/tea/emulator.ts) mints their credentials with STS AssumeRole and a read-only
  * session policy (emulators/tea/rgw-issuer.ts). Destination buckets belong to the destination user.
  *
  * The cluster is shared by every test file of a run: bucket names get a random suffix by default.
@@ -44,9 +44,6 @@ export interface RgwClusterInfo {
 }
 
 export const DEFAULT_INFO_FILE = resolve(__dirname, '../../../.tmp/rgw/info.json');
-
-/** True when the e2e tests should run against RGW (`E2E_BACKEND=rgw`). */
-export const rgwSelected = (): boolean => process.env.E2E_BACKEND === 'rgw';
 
 /** Reads the connection info from `file`, else `$RGW_INFO`, else `.tmp/rgw/info.json`. */
 export function readRgwInfo(file = process.env.RGW_INFO || DEFAULT_INFO_FILE): RgwClusterInfo {

@@ -96,7 +96,7 @@ describe('aws-chunked uploads', () => {
         SHA256: out.ChecksumSHA256,
         CRC64NVME: out.ChecksumCRC64NVME,
       }[alg];
-      expect(echoed).toBe(checksumOf(alg, data));
+      expect(echoed).toBe(await checksumOf(alg, data));
     }
   });
 
@@ -106,7 +106,7 @@ describe('aws-chunked uploads', () => {
     const framed = Buffer.concat([
       Buffer.from(`${payload.length.toString(16)}\r\n`),
       payload,
-      Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${checksumOf('CRC32', 'something else')}\r\n\r\n`),
+      Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${await checksumOf('CRC32', 'something else')}\r\n\r\n`),
     ]);
     const r = await rawRequest(s3, {
       method: 'PUT',
@@ -127,7 +127,7 @@ describe('aws-chunked uploads', () => {
     const good = Buffer.concat([
       Buffer.from(`${payload.length.toString(16)}\r\n`),
       payload,
-      Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${checksumOf('CRC32', payload)}\r\n\r\n`),
+      Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${await checksumOf('CRC32', payload)}\r\n\r\n`),
     ]);
     const ok = await rawRequest(s3, {
       method: 'PUT',
@@ -142,7 +142,7 @@ describe('aws-chunked uploads', () => {
       body: good,
     });
     expect(ok.status).toBe(200);
-    expect(ok.headers['x-amz-checksum-crc32']).toBe(checksumOf('CRC32', payload));
+    expect(ok.headers['x-amz-checksum-crc32']).toBe(await checksumOf('CRC32', payload));
     expect((await getBytes(dest, DST, 'guarded.txt')).toString()).toBe('new content');
   });
 
@@ -165,7 +165,7 @@ describe('aws-chunked uploads', () => {
           Bucket: DST,
           Key: 'bad-crc',
           Body: 'abc',
-          ChecksumCRC32: checksumOf('CRC32', 'abd'),
+          ChecksumCRC32: await checksumOf('CRC32', 'abd'),
         }),
       ),
       'BadDigest',
@@ -246,7 +246,7 @@ describe('aws-chunked uploads', () => {
       payload.subarray(0, 4096),
       Buffer.from('\r\n388\r\n'),
       payload.subarray(4096),
-      Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${checksumOf('CRC32', payload)}\r\n\r\n`),
+      Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${await checksumOf('CRC32', payload)}\r\n\r\n`),
     ]);
     for (const step of [1, 2, 3, 7, 4097, framed.length]) {
       const d = new AwsChunkedDecoder({ decodedLength: payload.length });
@@ -260,7 +260,7 @@ describe('aws-chunked uploads', () => {
       d.end();
       await done;
       expect(Buffer.concat(out).equals(payload)).toBe(true);
-      expect(d.trailers.get('x-amz-checksum-crc32')).toBe(checksumOf('CRC32', payload));
+      expect(d.trailers.get('x-amz-checksum-crc32')).toBe(await checksumOf('CRC32', payload));
     }
     const short = new AwsChunkedDecoder({ decodedLength: 10 });
     const failed = new Promise((resolve) => short.on('error', resolve));
@@ -458,7 +458,7 @@ describe('multipart uploads', () => {
         ChecksumAlgorithm: 'CRC32',
       }),
     );
-    expect(part.ChecksumCRC32).toBe(checksumOf('CRC32', 'abc'));
+    expect(part.ChecksumCRC32).toBe(await checksumOf('CRC32', 'abc'));
     await expectS3Error(
       dest.send(
         new CompleteMultipartUploadCommand({

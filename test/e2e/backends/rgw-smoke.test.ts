@@ -2,7 +2,7 @@
  * The RGW backend works as the pipeline needs it: credentials fetched from the TEA emulator (minted by
  * RGW's STS AssumeRole with a read-only session policy) list and read the source bucket only and
  * expire on time; the destination key pair can do multipart uploads. Runs with `E2E_BACKEND=rgw`
- * (`npm run test:rgw` starts the cluster); skipped otherwise.
+ * (`npm run test:rgw` starts the cluster); skipped, with that reason, otherwise.
  */
 import {
   AbortMultipartUploadCommand,
@@ -20,12 +20,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { assumeRole } from '../../emulators/tea/rgw-issuer';
-import { isCredentialExpiryError } from '../../shared/credentials/expiry';
-import { fetchTeaCredentials, type TeaCredentials } from '../../shared/credentials/tea-client';
-import { errorCode, rgwSelected, startRgwWorld, type RgwWorld } from './backends/rgw';
+import { assumeRole } from '../../../emulators/tea/rgw-issuer';
+import { isCredentialExpiryError } from '../../../shared/credentials/expiry';
+import { fetchTeaCredentials, type TeaCredentials } from '../../../shared/credentials/tea-client';
+import { describeOn } from '../world';
+import { errorCode, startRgwWorld, type RgwWorld } from './rgw';
 
-const describeRgw = rgwSelected() ? describe : describe.skip;
+const describeRgw = describeOn(['rgw'], 'checks the RGW backend itself');
 const MiB = 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
