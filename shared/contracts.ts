@@ -42,6 +42,11 @@ export interface ItemResult {
   DestKey: string;
   Status: ItemStatus;
   Bytes: number;
+  /**
+   * What a copy's bytes were checked against before it became visible: `md5-etag`, a full-object
+   * checksum (`crc64nvme-full-object`, ...), `size-only`; `destination-sync` for a skipped object.
+   */
+  Check?: string;
   Error?: string;
   Cause?: string;
 }

@@ -251,7 +251,13 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
       });
       const durationMs = now() - startedAt;
       if (result.status === 'COPIED') throughput.record(result.bytes, durationMs);
-      slots[index] = { Key: item.Key, DestKey: item.DestKey, Status: result.status, Bytes: result.bytes };
+      slots[index] = {
+        Key: item.Key,
+        DestKey: item.DestKey,
+        Status: result.status,
+        Bytes: result.bytes,
+        Check: result.verified.check,
+      };
       log?.info('object done', {
         key: item.Key,
         destKey: item.DestKey,
@@ -260,7 +266,7 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
         durationMs,
         resumes: result.stats.resumes,
         refreshes: result.stats.refreshes,
-        md5: result.verified.md5,
+        check: result.verified.check,
       });
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));

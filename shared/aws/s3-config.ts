@@ -15,7 +15,10 @@ export function s3ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientC
   return { ...(region && { region }), ...(endpoint && { endpoint, forcePathStyle: true }) };
 }
 
-type Policy = Pick<S3ClientConfig, 'maxAttempts' | 'retryMode' | 'requestHandler'>;
+type Policy = Pick<
+  S3ClientConfig,
+  'maxAttempts' | 'retryMode' | 'requestHandler' | 'responseChecksumValidation'
+>;
 
 /**
  * Both sides of a copy. The SDK retries whole requests (throttling, 5xx, resets before the body): 8
@@ -29,6 +32,9 @@ export function copyClientConfig(): Policy {
     maxAttempts: 8,
     retryMode: 'standard',
     requestHandler: { connectionTimeout: 5_000, socketTimeout: 30_000 },
+    // The engine checks every byte it reads itself (shared/copy/verify.ts), resumed ranges included;
+    // the SDK's own validation would hash the first GET's bytes a second time.
+    responseChecksumValidation: 'WHEN_REQUIRED',
   };
 }
 
@@ -53,10 +59,20 @@ export function expectBucketOwner(client: S3Client, accountId: string): void {
   addBuildStep(client.middlewareStack, middleware, 's3DirectTransferExpectedBucketOwner');
 }
 
-function addBuildStep<I extends object, O extends object>(
+/**
+ * Adds a request-shaping middleware to a client's or a command's stack, in the build step (after the
+ * SDK's checksum middleware, before signing). `low` runs after the others of that step.
+ */
+export function addBuildStep<I extends object, O extends object>(
   stack: MiddlewareStack<I, O>,
   middleware: BuildMiddleware<object, object>,
   name: string,
+  priority: 'high' | 'normal' | 'low' = 'normal',
 ): void {
-  stack.add(middleware as unknown as BuildMiddleware<I, O>, { name, step: 'build', override: true });
+  stack.add(middleware as unknown as BuildMiddleware<I, O>, {
+    name,
+    step: 'build',
+    priority,
+    override: true,
+  });
 }

@@ -21,7 +21,7 @@ import {
   type SourceObject,
   type SourceStats,
 } from './source-reader';
-import { ByteVerifier, plainMd5ETag, stripQuotes, verifyChunks } from './verify';
+import { ByteVerifier, checkName, chooseCheck, stripQuotes, verifyChunks, type Check } from './verify';
 
 const MiB = 1024 * 1024;
 
@@ -103,8 +103,12 @@ export interface CopyObjectParams {
 export interface CopyVerification {
   /** Bytes streamed equalled the source's Content-Length (checked before the upload completed). */
   bytes: boolean;
-  /** The MD5 of the bytes streamed equalled the source ETag; 'not-applicable' for multipart ETags. */
-  md5: boolean | 'not-applicable';
+  /**
+   * What the bytes were checked against, before the upload completed: `md5-etag`, a full-object
+   * checksum (`crc64nvme-full-object`, ...) or `size-only` (see {@link chooseCheck}); `destination-sync`
+   * for an object Sync skipped.
+   */
+  check: string;
   /** The checksum the destination computed and checked, e.g. `CRC32:AAAAAA==-3`. */
   checksum?: string;
 }
@@ -213,7 +217,7 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
           bytes: 0,
           sourceETag: sourceState.eTag,
           destETag: stripQuotes(existing.ETag),
-          verified: { bytes: true, md5: 'not-applicable' },
+          verified: { bytes: true, check: 'destination-sync' },
           stats: stats(),
         };
       }
@@ -225,11 +229,14 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
     const listedSize = params.expected?.size;
     const ranged = depth > 1 && (listedSize === undefined || listedSize > 2 * rangeSize);
     const { object, response } = await reader.open(ranged ? rangeSize : undefined);
-    const chunks =
-      ranged && response.ContentRange !== undefined && object.size > rangeSize
-        ? readAhead(reader, response, { rangeSize, depth })
-        : reader.stream(response);
+    const readingAhead = ranged && response.ContentRange !== undefined && object.size > rangeSize;
+    const chunks = readingAhead ? readAhead(reader, response, { rangeSize, depth }) : reader.stream(response);
+    let check = chooseCheck(object);
+    // A ranged first GET carries no stored checksum: ask for it when the ETag cannot be the check.
+    if (readingAhead && check.kind === 'size')
+      check = chooseCheck({ ...object, checksum: await reader.storedChecksum() });
     const result = await upload(params, object, chunks, {
+      check,
       partSize: partSizeFor(object.size, requestedPart),
       queueSize: options.queueSize ?? COPY_DEFAULTS.queueSize,
       checksumAlgorithm: options.checksumAlgorithm ?? COPY_DEFAULTS.checksumAlgorithm,
@@ -256,6 +263,7 @@ interface UploadSettings {
   unsignedPayload: UnsignedPayloadMode;
   onProgress?: (bytes: number) => void;
   controller: AbortController;
+  check: Check;
 }
 
 async function upload(
@@ -265,10 +273,10 @@ async function upload(
   settings: UploadSettings,
 ): Promise<Omit<CopyResult, 'stats'>> {
   const { destination, source } = params;
-  const md5 = plainMd5ETag(object.eTag);
+  const check = settings.check;
   const verifier = new ByteVerifier({
     size: object.size,
-    md5,
+    check,
     description: `copy of s3://${source.bucket}/${source.key}`,
   });
   const body = Readable.from(verifyChunks(chunks, verifier, settings.onProgress), { objectMode: false });
@@ -332,7 +340,7 @@ async function upload(
       bytes: verifier.bytes,
       sourceETag: object.eTag,
       destETag: stripQuotes(out.ETag),
-      verified: { bytes: true, md5: md5 ? true : 'not-applicable', checksum: destinationChecksum(out) },
+      verified: { bytes: true, check: checkName(check), checksum: destinationChecksum(out) },
     };
   } catch (thrown) {
     const failure = destinationFailure ?? thrown;

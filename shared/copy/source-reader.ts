@@ -3,13 +3,16 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   type GetObjectCommandOutput,
+  type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { BuildMiddleware, HttpRequest } from '@smithy/types';
+import { addBuildStep } from '../aws/s3-config';
 import { isCredentialExpiryError } from '../credentials/expiry';
 import { describeSdkError, errorCode, isAbortError } from '../aws/sdk-errors';
 import { ErrorName, TransferError, isNamed, isTransferError } from '../errors';
 import { toTransferError } from './errors';
-import { stripQuotes } from './verify';
+import { stripQuotes, type ObjectChecksum } from './verify';
 
 /**
  * The source credentials handle, as far as the engine needs it (structurally `RefreshingCredentials`):
@@ -36,6 +39,10 @@ export interface SourceObject {
   cacheControl?: string;
   expires?: Date;
   metadata: Record<string, string>;
+  serverSideEncryption?: string;
+  sseCustomerAlgorithm?: string;
+  /** The full object's checksum, when S3 sent it (a whole-object GET or HEAD with checksum mode). */
+  checksum?: ObjectChecksum;
 }
 
 /** Counters a copy reports (and tests assert on). */
@@ -114,8 +121,41 @@ function isResumable(error: unknown): boolean {
   return !(error instanceof Error && /checksum mismatch/i.test(error.message));
 }
 
+const CHECKSUM_FIELDS = [
+  ['ChecksumCRC64NVME', 'CRC64NVME'],
+  ['ChecksumCRC32', 'CRC32'],
+  ['ChecksumCRC32C', 'CRC32C'],
+  ['ChecksumSHA256', 'SHA256'],
+  ['ChecksumSHA1', 'SHA1'],
+] as const;
+
+/** The checksum S3 sent with an object (only for whole-object requests in checksum mode). */
+function checksumOf(out: GetObjectCommandOutput | HeadObjectCommandOutput): ObjectChecksum | undefined {
+  for (const [field, algorithm] of CHECKSUM_FIELDS) {
+    const value = out[field];
+    if (value) {
+      const type =
+        out.ChecksumType === 'COMPOSITE' || out.ChecksumType === 'FULL_OBJECT' ? out.ChecksumType : undefined;
+      return { algorithm, value, ...(type && { type }) };
+    }
+  }
+  return undefined;
+}
+
+/** Asks S3 for the object's stored checksum (`x-amz-checksum-mode`), without the SDK validating it: the engine does. */
+function withChecksumMode(command: GetObjectCommand | HeadObjectCommand): void {
+  const middleware: BuildMiddleware<object, object> = (next) => async (args) => {
+    (args.request as HttpRequest).headers['x-amz-checksum-mode'] = 'ENABLED';
+    return next(args);
+  };
+  addBuildStep(command.middlewareStack, middleware, 's3DirectTransferChecksumMode');
+}
+
 function metadataOf(out: GetObjectCommandOutput, size: number): SourceObject {
   return {
+    serverSideEncryption: out.ServerSideEncryption,
+    sseCustomerAlgorithm: out.SSECustomerAlgorithm,
+    checksum: checksumOf(out),
     size,
     eTag: stripQuotes(out.ETag) ?? '',
     lastModified: out.LastModified,
@@ -302,9 +342,31 @@ export class SourceReader {
 
   /** HeadObject on the source (for Sync when the listing did not give size and ETag). */
   async head(): Promise<{ size: number; eTag: string }> {
-    const command = new HeadObjectCommand({ Bucket: this.bucket, Key: this.key });
-    const out = await this.send((abortSignal) => this.client.send(command, { abortSignal }), 'HeadObject');
+    const out = await this.headObject();
     return { size: out.ContentLength ?? 0, eTag: stripQuotes(out.ETag) ?? '' };
+  }
+
+  /**
+   * The stored checksum of the object opened by a ranged GET (which carries none), pinned to its ETag;
+   * undefined when S3 keeps none.
+   */
+  async storedChecksum(): Promise<ObjectChecksum | undefined> {
+    const out = await this.headObject(this.info.eTag);
+    return checksumOf(out);
+  }
+
+  private headObject(ifMatch?: string): Promise<HeadObjectCommandOutput> {
+    const command = new HeadObjectCommand({
+      Bucket: this.bucket,
+      Key: this.key,
+      IfMatch: ifMatch === undefined ? undefined : `"${ifMatch}"`,
+    });
+    withChecksumMode(command);
+    return this.send(
+      (abortSignal) => this.client.send(command, { abortSignal }),
+      'HeadObject',
+      ifMatch !== undefined,
+    );
   }
 
   private get(request: {
@@ -319,6 +381,8 @@ export class SourceReader {
       Range: request.range,
       IfMatch: request.ifMatch === undefined ? undefined : `"${request.ifMatch}"`,
     });
+    // S3 sends the stored checksum only for a whole object.
+    if (request.range === undefined) withChecksumMode(command);
     return this.send(
       (abortSignal) => this.client.send(command, { abortSignal }),
       `GetObject${request.range ? ` ${request.range}` : ''}`,

@@ -1,4 +1,5 @@
 import type { BuildMiddleware, HttpRequest, MiddlewareStack } from '@smithy/types';
+import { addBuildStep } from '../aws/s3-config';
 
 const NAME = 's3DirectTransferUnsignedPayload';
 
@@ -46,12 +47,7 @@ export function useUnsignedPayload<I extends object, O extends object>(
   mode: UnsignedPayloadMode = 'https',
 ): void {
   if (mode === 'never') return;
-  // 'build', low priority: after the SDK's flexibleChecksumsMiddleware (build, normal), which adds the
-  // checksum header; long before the signer (finalizeRequest).
-  stack.add(unsignedPayloadMiddleware(mode) as unknown as BuildMiddleware<I, O>, {
-    name: NAME,
-    step: 'build',
-    priority: 'low',
-    override: true,
-  });
+  // Low priority: after the SDK's flexibleChecksumsMiddleware (build, normal), which adds the checksum
+  // header; long before the signer (finalizeRequest).
+  addBuildStep(stack, unsignedPayloadMiddleware(mode), NAME, 'low');
 }

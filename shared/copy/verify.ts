@@ -1,5 +1,9 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { stripQuotes } from '../aws/s3-names';
+import { createChecksum, type ChecksumAlgorithm, type IncrementalChecksum } from '../checksums';
 import { integrityError } from './errors';
+
+export { stripQuotes };
 
 /** An ETag that is the MD5 of the object: 32 hex digits, no `-N` multipart suffix. Quotes are ignored. */
 export function plainMd5ETag(eTag: string | undefined): string | undefined {
@@ -7,41 +11,81 @@ export function plainMd5ETag(eTag: string | undefined): string | undefined {
   return bare !== undefined && /^[0-9a-f]{32}$/i.test(bare) ? bare.toLowerCase() : undefined;
 }
 
-export function stripQuotes(eTag: string | undefined): string | undefined {
-  return eTag === undefined ? undefined : eTag.replace(/^"|"$/g, '').replace(/^W\//, '');
+/** A checksum S3 keeps for an object (`x-amz-checksum-<algorithm>`, `x-amz-checksum-type`). */
+export interface ObjectChecksum {
+  algorithm: ChecksumAlgorithm;
+  /** Base64; a COMPOSITE one ends in `-<parts>`. */
+  value: string;
+  type?: 'FULL_OBJECT' | 'COMPOSITE';
+}
+
+/** What the source tells about its bytes: the facts {@link chooseCheck} decides by. */
+export interface SourceFacts {
+  size: number;
+  eTag: string;
+  /** `x-amz-server-side-encryption`: `AES256`, `aws:kms`, `aws:kms:dsse`; absent: none. */
+  serverSideEncryption?: string;
+  /** `x-amz-server-side-encryption-customer-algorithm`: present for SSE-C. */
+  sseCustomerAlgorithm?: string;
+  checksum?: ObjectChecksum;
+}
+
+/** How the bytes of a copy are checked before the copy becomes visible. */
+export type Check =
+  | { kind: 'md5-etag'; md5: string }
+  | { kind: 'full-object-checksum'; algorithm: ChecksumAlgorithm; value: string }
+  | { kind: 'size' };
+
+/** The name of a check in results and reports: `md5-etag`, `crc64nvme-full-object`, `size-only`. */
+export function checkName(check: Check): string {
+  if (check.kind === 'md5-etag') return 'md5-etag';
+  if (check.kind === 'full-object-checksum') return `${check.algorithm.toLowerCase()}-full-object`;
+  return 'size-only';
+}
+
+/**
+ * The strongest check the source allows. An ETag is the MD5 of the data only for an unencrypted or
+ * SSE-S3 object uploaded in one part (S3: "Objects encrypted by SSE-C or SSE-KMS have ETags that are not
+ * an MD5 digest of their object data"). Otherwise a full-object checksum, when S3 keeps one (it does
+ * for every object uploaded since late 2024: CRC64NVME by default). Otherwise the byte count alone.
+ */
+export function chooseCheck(source: SourceFacts): Check {
+  const md5 = plainMd5ETag(source.eTag);
+  const encryption = source.serverSideEncryption;
+  const etagIsMd5 = (encryption === undefined || encryption === 'AES256') && !source.sseCustomerAlgorithm;
+  if (md5 && etagIsMd5) return { kind: 'md5-etag', md5 };
+  const checksum = source.checksum;
+  if (checksum && checksum.type !== 'COMPOSITE' && !checksum.value.includes('-')) {
+    return { kind: 'full-object-checksum', algorithm: checksum.algorithm, value: checksum.value };
+  }
+  return { kind: 'size' };
 }
 
 export interface VerifyExpectation {
   /** Bytes the source announced (Content-Length of the object). */
   size: number;
-  /** When set, the MD5 (hex) the streamed bytes must have. */
-  md5?: string;
+  check: Check;
   /** For messages. */
   description: string;
 }
 
 /**
- * Counts bytes and hashes them with MD5 when the source ETag is a plain MD5; `add` throws an
- * `IntegrityError` as soon as more bytes arrive than announced, `finish` when the count or the MD5 is
- * wrong at the end.
+ * Counts bytes and feeds them to the check's digest; `add` throws an `IntegrityError` as soon as more
+ * bytes arrive than announced, `finish` when the count or the digest is wrong at the end.
  */
 export class ByteVerifier {
   private count = 0;
-  private readonly hash?: Hash;
-  private digest?: string;
+  private readonly digest?: IncrementalChecksum;
 
   constructor(private readonly expected: VerifyExpectation) {
-    if (expected.md5 !== undefined) this.hash = createHash('md5');
+    const { check } = expected;
+    if (check.kind === 'md5-etag') this.digest = md5Digest();
+    else if (check.kind === 'full-object-checksum') this.digest = createChecksum(check.algorithm);
   }
 
   /** Bytes seen so far. */
   get bytes(): number {
     return this.count;
-  }
-
-  /** The MD5 (hex) of every byte, once finished; undefined when not computed. */
-  get md5(): string | undefined {
-    return this.digest;
   }
 
   add(chunk: Uint8Array): void {
@@ -51,24 +95,34 @@ export class ByteVerifier {
         `${this.expected.description}: the source sent more than the ${this.expected.size} bytes it announced`,
       );
     }
-    this.hash?.update(chunk);
+    this.digest?.update(chunk);
   }
 
-  finish(): void {
-    if (this.count !== this.expected.size) {
+  async finish(): Promise<void> {
+    const { check, description, size } = this.expected;
+    if (this.count !== size) {
+      throw integrityError(`${description}: ${this.count} bytes streamed but the source announced ${size}`);
+    }
+    if (!this.digest) return;
+    const actual = await this.digest.digest();
+    if (check.kind === 'md5-etag' && actual !== check.md5) {
       throw integrityError(
-        `${this.expected.description}: ${this.count} bytes streamed but the source announced ${this.expected.size}`,
+        `${description}: the MD5 of the streamed bytes (${actual}) differs from the source ETag (${check.md5})`,
       );
     }
-    if (this.hash) {
-      this.digest = this.hash.digest('hex');
-      if (this.digest !== this.expected.md5) {
-        throw integrityError(
-          `${this.expected.description}: the MD5 of the streamed bytes (${this.digest}) differs from the source ETag (${this.expected.md5})`,
-        );
-      }
+    if (check.kind === 'full-object-checksum' && actual !== check.value) {
+      throw integrityError(
+        `${description}: the ${check.algorithm} of the streamed bytes (${actual}) differs from the source's ` +
+          `full-object checksum (${check.value})`,
+      );
     }
   }
+}
+
+/** MD5 as hex, through the same incremental interface. */
+function md5Digest(): IncrementalChecksum {
+  const hash = createHash('md5');
+  return { update: (chunk) => void hash.update(chunk), digest: async () => hash.digest('hex') };
 }
 
 /**
@@ -85,5 +139,5 @@ export async function* verifyChunks(
     onBytes?.(chunk.length);
     yield chunk;
   }
-  verifier.finish();
+  await verifier.finish();
 }

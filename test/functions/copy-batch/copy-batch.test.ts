@@ -34,7 +34,7 @@ const copied = (params: CopyObjectParams, bytesCopied = params.expected?.size ??
   status: 'COPIED',
   bytes: bytesCopied,
   sourceETag: 'e',
-  verified: { bytes: true, md5: true },
+  verified: { bytes: true, check: 'md5-etag' },
   stats: { requests: 1, resumes: 0, refreshes: 0, bytesReceived: bytesCopied, durationMs: 1 },
 });
 
@@ -65,7 +65,7 @@ describe('copyBatch', () => {
     const out = await copyBatch(input, d);
     expect(out.Results).toEqual([
       { Key: 'old', DestKey: 'out/old', Status: 'COPIED', Bytes: 5 },
-      { Key: 'a', DestKey: 'out/a', Status: 'COPIED', Bytes: 1000 },
+      { Key: 'a', DestKey: 'out/a', Status: 'COPIED', Bytes: 1000, Check: 'md5-etag' },
       {
         Key: 'b',
         DestKey: 'out/b',
@@ -74,7 +74,7 @@ describe('copyBatch', () => {
         Error: 'SourceNotFound',
         Cause: 'no such key b',
       },
-      { Key: 'c', DestKey: 'out/c', Status: 'COPIED', Bytes: 1000 },
+      { Key: 'c', DestKey: 'out/c', Status: 'COPIED', Bytes: 1000, Check: 'md5-etag' },
     ]);
     expect(out.Deferred).toEqual([]);
     expect(out.BatchInput).toBe(batchInput);
@@ -392,7 +392,7 @@ describe('copyBatch with the real engine', () => {
         },
       );
       expect(out.Results).toEqual([
-        { Key: 'a b+c', DestKey: 'x/a b+c', Status: 'COPIED', Bytes: data.length },
+        { Key: 'a b+c', DestKey: 'x/a b+c', Status: 'COPIED', Bytes: data.length, Check: 'md5-etag' },
         expect.objectContaining({ Key: 'missing', Status: 'FAILED', Error: 'SourceNotFound' }),
       ]);
       expect(destination.objects.get('dst/x/a b+c')!.data.equals(data)).toBe(true);

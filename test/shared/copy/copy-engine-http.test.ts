@@ -143,7 +143,11 @@ describe('copy engine over HTTP', () => {
     const elapsed = Date.now() - started;
     const served = s3.counters.bytesServed;
 
-    expect(result).toMatchObject({ status: 'COPIED', bytes: size, verified: { bytes: true, md5: true } });
+    expect(result).toMatchObject({
+      status: 'COPIED',
+      bytes: size,
+      verified: { bytes: true, check: 'md5-etag' },
+    });
     expect(await sha256Of('dst', 'big/granule.bin')).toBe(sha);
     expect(elapsed).toBeGreaterThan(4_000); // spanned at least two credential lifetimes
     expect(side.credentials.refreshes).toBeGreaterThanOrEqual(1);

@@ -53,7 +53,7 @@ describe('copyObject: streaming', () => {
       status: 'COPIED',
       bytes: data.length,
       sourceETag: md5(data),
-      verified: { bytes: true, md5: true, checksum: 'CRC32:AAAAAA==' },
+      verified: { bytes: true, check: 'md5-etag', checksum: 'CRC32:AAAAAA==' },
     });
     expect(progress.reduce((a, b) => a + b, 0)).toBe(data.length);
     expect(source.requests).toHaveLength(1);
@@ -65,7 +65,7 @@ describe('copyObject: streaming', () => {
     source.put('big.h5', data);
     const result = await copyObject(params('big.h5'));
     expect(stored('big.h5')!.equals(data)).toBe(true);
-    expect(result.verified).toEqual({ bytes: true, md5: true, checksum: 'CRC32:CCCCCC==-3' });
+    expect(result.verified).toEqual({ bytes: true, check: 'md5-etag', checksum: 'CRC32:CCCCCC==-3' });
     const parts = destination.mock.commandCalls((await import('@aws-sdk/client-s3')).UploadPartCommand);
     expect(parts.map((c) => c.args[0].input.PartNumber).sort()).toEqual([1, 2, 3]);
     for (const call of parts) expect(call.args[0].input.ChecksumAlgorithm).toBe('CRC32');
@@ -76,7 +76,7 @@ describe('copyObject: streaming', () => {
     const data = bytes(1000, 3);
     source.put('mp.h5', data, { eTag: 'd41d8cd98f00b204e9800998ecf8427e-2' });
     const result = await copyObject(params('mp.h5'));
-    expect(result.verified.md5).toBe('not-applicable');
+    expect(result.verified.check).toBe('size-only');
     expect(result.verified.bytes).toBe(true);
     expect(stored('mp.h5')!.equals(data)).toBe(true);
   });
@@ -84,7 +84,11 @@ describe('copyObject: streaming', () => {
   it('copies a 0-byte object with an empty PutObject', async () => {
     source.put('empty', Buffer.alloc(0));
     const result = await copyObject(params('empty'));
-    expect(result).toMatchObject({ status: 'COPIED', bytes: 0, verified: { bytes: true, md5: true } });
+    expect(result).toMatchObject({
+      status: 'COPIED',
+      bytes: 0,
+      verified: { bytes: true, check: 'md5-etag' },
+    });
     expect(stored('empty')).toEqual(Buffer.alloc(0));
   });
 
@@ -456,7 +460,7 @@ describe('copyObject: read-ahead', () => {
     source.put('ra', data);
     const result = await copyObject(params('ra', { readAhead: 3, rangeSize: 4 * MiB }));
     expect(stored('ra')!.equals(data)).toBe(true);
-    expect(result.verified.md5).toBe(true);
+    expect(result.verified.check).toBe('md5-etag');
     const ranges = source.requests.map((r) => r.Range);
     expect(ranges).toHaveLength(6);
     expect(ranges[0]).toBe(`bytes=0-${4 * MiB - 1}`);
