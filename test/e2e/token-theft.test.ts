@@ -9,18 +9,18 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runPipelineLocally } from '../../local/pipeline';
 import { DEPLOYED_RUN_POLICY, ONE_MACHINE_POLICY } from '../../shared/run-policy';
-import { EmbeddedWorld } from '../../emulators/world';
+import { startE2EWorld, type E2EWorld } from './world';
 
 const TEAM_TOKEN = 'EDL-team-token-that-must-not-leave-0123456789';
 const ssmMock = mockClient(SSMClient);
 
-let world: EmbeddedWorld;
+let world: E2EWorld;
 let counting: Server;
 let hits = 0;
 let endpoint: string;
 
 beforeAll(async () => {
-  world = await EmbeddedWorld.start({ sourceBuckets: ['src'], destinationBuckets: ['dst'] });
+  world = await startE2EWorld({ sourceBuckets: ['src'], destinationBuckets: ['dst'] });
   counting = createServer((_req, res) => {
     hits++;
     // What an attacker's endpoint would answer: keys of the attacker's own.
@@ -52,13 +52,13 @@ beforeEach(() => {
 const theft = (credentialsEndpoint: string) => ({
   CredentialsEndpoint: credentialsEndpoint,
   BearerTokenParameter: '/s3-direct-transfer/team-token',
-  Source: { Bucket: 'src', Key: 'a.h5' },
-  Dest: { Bucket: 'dst' },
+  Source: { Bucket: world.bucket('src'), Key: 'a.h5' },
+  Dest: { Bucket: world.bucket('dst') },
 });
 
 const localOptions = () => ({
-  s3Config: { region: world.s3.region, endpoint: world.s3.endpoint, forcePathStyle: true },
-  destinationCredentials: world.s3.destinationCredentials,
+  s3Config: world.s3Config(),
+  destinationCredentials: world.destinationCredentials,
 });
 
 it.each([
