@@ -21,7 +21,14 @@ Environment:
                                       S3 endpoint override (path-style addressing is then used)
   AWS_PROFILE, AWS_ACCESS_KEY_ID, ... destination credentials (default chain)
 
-Exit codes: 0 nothing failed, 1 some objects failed, 2 invalid event or rejected token.
+The credentials endpoint must be an Earthdata Cloud host (https://*.earthdata.nasa.gov,
+https://*.earthdatacloud.nasa.gov, https://*.asf.alaska.edu) or a loopback host on this machine.
+
+Ctrl-C aborts every copy in flight with its multipart upload, deletes the staged token, says what was
+done and what was not, and exits 130; a second Ctrl-C does not cut that short. Run the same event with
+"Options": { "Sync": true } to copy the rest.
+
+Exit codes: 0 nothing failed, 1 some objects failed, 2 invalid event or rejected token, 130 Ctrl-C.
 
 Examples:
   $ s3-direct-transfer run --event granule.json > result.json
@@ -41,8 +48,12 @@ Examples:
   $ s3-direct-transfer demo --keep --credential-lifetime 3600   # credentials that last, as TEA's do`;
 
 const START_HELP = `
-Validates the event locally (nothing is started when it is invalid), then starts an execution of the
-deployed pipeline. The state machine is, in this order: --state-machine ARN; the output StateMachineArn
+Validates the event locally (nothing is started when it is invalid, or when its credentials endpoint
+is not on the deployment's allowlist, read from the stack's outputs), then starts an execution of the
+deployed pipeline. An inline BearerToken or JwtCookie is stored first as the SSM SecureString
+<tokenParameterPath>executions/<execution name> (it needs ssm:PutParameter there), and the execution is
+started with BearerTokenParameter: no token is in its input or history, and the parameter is deleted
+when the execution ends. The state machine is, in this order: --state-machine ARN; the output StateMachineArn
 of --stack NAME; the environment variable S3_DIRECT_TRANSFER_STATE_MACHINE; the output StateMachineArn of
 the stack S3DirectTransfer. The execution ARN and its console link go to stderr.
 

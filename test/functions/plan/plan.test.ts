@@ -22,7 +22,7 @@ import { clearSecrets, createLogger } from '../../../shared/log';
 import { FolderStagingStore, type StagingStore } from '../../../shared/staging';
 import { planTransfer, type PlanDependencies } from '../../../functions/plan/plan';
 import { stagedTokenKey } from '../../../shared/run-files';
-import { ONE_MACHINE_POLICY } from '../../../shared/run-policy';
+import { DEPLOYED_RUN_POLICY, ONE_MACHINE_POLICY } from '../../../shared/run-policy';
 
 const s3Mock = mockClient(S3Client);
 const ssmMock = mockClient(SSMClient);
@@ -549,5 +549,53 @@ describe('planTransfer: the manifest stream', () => {
     ).rejects.toThrow('staging upload failed');
     expect(failing.delete).toHaveBeenCalledWith(`runs/${RUN}/manifest.jsonl`);
     expect(page).toBeLessThan(50);
+  });
+});
+
+describe('planTransfer: runs never touch each other’s files', () => {
+  it('refuses a run id whose manifest exists, and leaves that manifest as it was', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1, ETag: '"e"' });
+    await h.staging.put(`runs/${RUN}/manifest.jsonl`, 'another run’s manifest\n');
+    await expect(planTransfer(baseEvent(), h.deps)).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringContaining(`run id ${RUN}`),
+    });
+    expect(await h.staging.getText(`runs/${RUN}/manifest.jsonl`)).toBe('another run’s manifest\n');
+    expect(await h.staging.getText(stagedTokenKey(RUN))).toBeUndefined();
+  });
+
+  it('refuses a run id whose staged token exists, removing its own manifest and keeping the token', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1, ETag: '"e"' });
+    await h.staging.put(stagedTokenKey(RUN), 'another run’s token');
+    await expect(planTransfer(baseEvent(), h.deps)).rejects.toMatchObject({ name: 'InvalidInput' });
+    expect(await h.staging.getText(stagedTokenKey(RUN))).toBe('another run’s token');
+    expect(await h.staging.getText(`runs/${RUN}/manifest.jsonl`)).toBeUndefined();
+  });
+
+  it('refuses an endpoint off the allowlist before it reads any token, in a deployment', async () => {
+    const ssm = { send: jest.fn() } as unknown as SSMClient;
+    const event = { ...baseEvent({ BearerToken: undefined, BearerTokenParameter: '/s3-direct-transfer/t' }) };
+    await expect(
+      planTransfer(
+        { ...event, CredentialsEndpoint: 'https://attacker.example/s3credentials' },
+        { ...h.deps, ssm, policy: DEPLOYED_RUN_POLICY },
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringContaining('CredentialsEndpoint'),
+    });
+    expect(ssm.send).not.toHaveBeenCalled();
+    expect(h.fetcher).not.toHaveBeenCalled();
+  });
+
+  it('refuses an inline token in a deployment that does not allow them, naming BearerTokenParameter', async () => {
+    await expect(planTransfer(baseEvent(), { ...h.deps, policy: DEPLOYED_RUN_POLICY })).rejects.toMatchObject(
+      {
+        name: 'InvalidInput',
+        message: expect.stringContaining('BearerTokenParameter'),
+      },
+    );
+    expect(h.fetcher).not.toHaveBeenCalled();
+    expect(await h.staging.list('')).toEqual([]);
   });
 });
