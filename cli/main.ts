@@ -1,3 +1,6 @@
+// Commands load on use, by literal paths so that esbuild bundles them as lazily initialized modules:
+// `--help` does not pay for the AWS SDK and the host.
+/* eslint-disable @typescript-eslint/no-require-imports */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 const EVENT_HELP = `
@@ -110,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', RUN_HELP)
     .action(async (options) => {
-      const { runCommand } = lazy<typeof import('./run')>('./run');
+      const { runCommand } = require('./run') as typeof import('./run');
       exitCode = await runCommand(options);
     });
 
@@ -131,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', DEMO_HELP)
     .action(async (options) => {
-      const { demoCommand } = lazy<typeof import('./demo')>('./demo');
+      const { demoCommand } = require('./demo') as typeof import('./demo');
       exitCode = await demoCommand(options);
     });
 
@@ -147,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', START_HELP)
     .action(async (options) => {
-      const { startCommand } = lazy<typeof import('./start')>('./start');
+      const { startCommand } = require('./start') as typeof import('./start');
       exitCode = await startCommand(options);
     });
 
@@ -158,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', WATCH_HELP)
     .action(async (executionArn: string, options) => {
-      const { watchCommand } = lazy<typeof import('./watch')>('./watch');
+      const { watchCommand } = require('./watch') as typeof import('./watch');
       exitCode = await watchCommand(executionArn, options);
     });
 
@@ -191,10 +194,4 @@ function positiveInt(flag: string): (value: string) => number {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer`);
     return n;
   };
-}
-
-/** Loads a command's module on use, so that `--help` does not pay for the AWS SDK and the host. */
-function lazy<T>(path: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path) as T;
 }
