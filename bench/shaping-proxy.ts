@@ -53,6 +53,9 @@ export interface ShapingStats {
   latencyMs: number;
 }
 
+/** Silence after which a link's clock restarts: shorter gaps are timer lateness, not idleness. */
+const IDLE_MS = 50;
+
 const sleep = (ms: number): Promise<void> =>
   ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 
@@ -79,15 +82,18 @@ export function latencySampler(shape: LatencyShape, random: () => number): () =>
 }
 
 /**
- * A rate as a virtual clock: a chunk of n bytes ends n / rate after the previous one ended (or now, when
- * the link was idle: no credit is saved up). Answers when the chunk may have been delivered.
+ * A rate as a virtual clock: a chunk of n bytes ends n / rate after the previous one ended. A chunk
+ * written late (timers fire a millisecond or more after their time) leaves the clock where it was, so
+ * that lateness is not lost throughput; only after IDLE_MS of silence does the clock restart from now
+ * (no credit is saved up across idle time). Answers when the chunk may have been delivered.
  */
 class RateClock {
   private next = 0;
   constructor(private readonly bytesPerSecond: number) {}
 
   reserve(bytes: number, now: number): number {
-    this.next = Math.max(now, this.next) + (bytes * 1000) / this.bytesPerSecond;
+    if (now - this.next > IDLE_MS) this.next = now;
+    this.next += (bytes * 1000) / this.bytesPerSecond;
     return this.next;
   }
 }
