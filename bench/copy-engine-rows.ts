@@ -3,7 +3,7 @@
  * the sweep's default variants per world, and a pool for the many-process peer runs.
  */
 import { COPY_DEFAULTS, type CopyOptions } from '../shared/copy';
-import type { Usage } from './peers';
+import type { Usage } from './harness';
 import type { Regime } from './worlds';
 
 const MiB = 1024 * 1024;

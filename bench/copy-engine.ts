@@ -20,8 +20,8 @@ import { buildSync } from 'esbuild';
 import mallocTuning from '../shared/copy/malloc-tuning.json';
 import { COPY_DEFAULTS, type CopyOptions } from '../shared/copy';
 import { RUN_DEFAULTS } from '../local/run-defaults';
-import { baseEnv, Server, timed as harnessTimed } from './harness';
-import { awsPipe, awsSync, rclone, rcloneConfig, rcloneEqual, type PeerWorld, type Usage } from './peers';
+import { baseEnv, Server, timed as harnessTimed, type Usage } from './harness';
+import { awsPipe, awsSync, rclone, rcloneConfig, rcloneEqual, type PeerWorld } from './peers';
 import { inRegime, regimesFrom, type Regime } from './worlds';
 import {
   defaultVariants,

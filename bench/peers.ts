@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseEnv, timed, type TimeReport } from './harness';
+import { baseEnv, timed, type Usage } from './harness';
 
 export interface Keys {
   accessKeyId: string;
@@ -22,8 +22,6 @@ export interface PeerWorld {
   /** Folder for /usr/bin/time reports, configs and downloads. */
   outDir: string;
 }
-
-export type Usage = Pick<TimeReport, 'cpuS' | 'rssMiB'>;
 
 /** The AWS CLI's environment for one side: its keys only, nothing from the user's files. */
 export function awsEnv(world: PeerWorld, side: 'source' | 'destination'): NodeJS.ProcessEnv {
