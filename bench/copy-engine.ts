@@ -118,20 +118,19 @@ async function main(): Promise<void> {
     });
   }
   const world = JSON.parse(await server.next()) as World;
-  const tables: { regime: Regime; rows: Row[] }[] = [];
   try {
     for (const regime of regimesFrom(args)) {
       console.error(`world: ${regime.label}`);
       const rows = await inRegime(regime, world.endpoint, (endpoint) =>
         measureWorld(server, { ...world, endpoint }, regime),
       );
-      tables.push({ regime, rows });
+      // Printed as each world ends: a later failure does not lose it.
+      printTable(regime, rows);
     }
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const { regime, rows } of tables) printTable(regime, rows);
 }
 
 /** Every candidate of one world, interleaved rep by rep. */

@@ -2,6 +2,7 @@
 // `--help` does not pay for the AWS SDK and the host.
 /* eslint-disable @typescript-eslint/no-require-imports */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { RUN_DEFAULTS } from '../local/run-defaults';
 
 const EVENT_HELP = `
 The event (JSON) is the state machine's input:
@@ -103,12 +104,12 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(
       new Option('--concurrency <n>', 'batches copied at once')
         .argParser(positiveInt('--concurrency'))
-        .default(8),
+        .default(RUN_DEFAULTS.batches),
     )
     .addOption(
       new Option('--objects-per-batch-concurrency <n>', 'objects copied at once within a batch')
         .argParser(positiveInt('--objects-per-batch-concurrency'))
-        .default(4),
+        .default(RUN_DEFAULTS.objectsPerBatch),
     )
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', RUN_HELP)
