@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/copy-engine.ts [--worlds loopback,instance,lambda] [--reps 3] [--quick] [--no-peers]
  *       [--no-limits] [--no-small] [--no-aws-small] [--no-4g] [--no-sync] [--profile] [--verbose]
- *       [--engine-options JSON] [--sweep [--variants JSON-list-of-CopyOptions]]
+ *       [--engine-options JSON] [--node-options FLAGS] [--sweep [--variants JSON-list-of-CopyOptions]]
  *
  * Needs Debian's awscli and rclone (`apt-get install -y awscli rclone`) and /usr/bin/time.
  */
@@ -59,6 +59,8 @@ const withAwsSmall = !flag('--no-aws-small');
 const profile = flag('--profile');
 const verbose = flag('--verbose');
 const engineOptions = JSON.parse(option('--engine-options', '{}')) as CopyOptions;
+/** `--node-options '--max-semi-space-size=1'`: NODE_OPTIONS of every engine run. */
+const nodeOptions = option('--node-options', '');
 
 interface World {
   endpoint: string;
@@ -157,7 +159,8 @@ async function measureWorld(server: Server, world: World, regime: Regime): Promi
         join(OUT, 'copy-engine-client.js'),
         JSON.stringify({ ...job, world }),
       ];
-      const p = harnessTimed(command, { ...baseEnv, ...env }, ['ignore', 'pipe', 'inherit'], OUT);
+      const nodeEnv = nodeOptions ? { NODE_OPTIONS: nodeOptions } : {};
+      const p = harnessTimed(command, { ...baseEnv, ...env, ...nodeEnv }, ['ignore', 'pipe', 'inherit'], OUT);
       let out = '';
       p.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       const usage = await p.done;

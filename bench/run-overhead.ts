@@ -3,7 +3,12 @@
  * copies one 16 KiB object in the embedded world (S3 + TEA emulator in a process of their own), for
  * each bin given, interleaved; wall time, CPU and peak RSS under /usr/bin/time, medians and all runs.
  *
- *   npx tsx bench/run-overhead.ts [--reps 10] [--bin NAME=PATH ...] [--node-flag NAME=FLAG ...]
+ *   npx tsx bench/run-overhead.ts [--reps 10] [--bin NAME=PATH ...] [--node-flag NAME=FLAGS ...]
+ *       [--large-mib 1024]
+ *
+ * `--large-mib N` adds a `run` copying one object of N MiB (where a copy's peak RSS comes from).
+ * `--node-flag NAME=FLAGS` runs bin NAME under `node FLAGS` (e.g. `--max-semi-space-size=1`); the same
+ * bin path may be given twice under two names.
  *
  * Default: this tree's bin (the bundle). `--bin before=/tmp/old/bin/s3-direct-transfer.js` compares a
  * checkout of another version (e.g. `git archive <rev> | tar -x -C /tmp/old`, node_modules linked).
@@ -19,7 +24,9 @@ import { median } from './pipeline-measure';
 const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, '.bench-out', 'run-overhead');
 const args = process.argv.slice(2);
-const REPS = Number(args[args.indexOf('--reps') + 1] || 10);
+const option = (name: string, fallback: number): number =>
+  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback;
+const REPS = option('--reps', 10);
 const pairs = (name: string): [string, string][] =>
   args.flatMap((a, i) => {
     if (a !== name) return [];
@@ -29,6 +36,7 @@ const pairs = (name: string): [string, string][] =>
 const bins = pairs('--bin');
 if (!bins.length) bins.push(['this tree', join(ROOT, 'bin/s3-direct-transfer.js')]);
 const nodeFlags = new Map(pairs('--node-flag'));
+const LARGE_MIB = option('--large-mib', 0);
 
 interface World {
   endpoint: string;
@@ -51,7 +59,15 @@ async function main(): Promise<void> {
   const temp = mkdtempSync(join(tmpdir(), 'bench-run-overhead-'));
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', join(OUT, 'pipeline-server.js'), 'granules/', '1', '16384'],
+    [
+      '--openssl-legacy-provider',
+      join(OUT, 'pipeline-server.js'),
+      'granules/',
+      '1',
+      '16384',
+      LARGE_MIB ? '1' : '0',
+      String(LARGE_MIB * 1024 * 1024),
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const server = new Server(child);
@@ -65,24 +81,30 @@ async function main(): Promise<void> {
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_EC2_METADATA_DISABLED: 'true',
   };
+  const runEvent = (prefix: string) => (bin: string) => {
+    writeFileSync(
+      event,
+      JSON.stringify({
+        CredentialsEndpoint: world.credentialsEndpoint,
+        BearerToken: world.token,
+        Source: { Bucket: 'bench-src', Prefix: prefix },
+        Dest: { Bucket: 'bench-dst', Prefix: `run-${run++}/` },
+      }),
+    );
+    return [bin, 'run', '--event', event, '--quiet'];
+  };
   const cases: [string, (bin: string) => string[]][] = [
     ['--help', (bin) => [bin, '--help']],
     ['run --help', (bin) => [bin, 'run', '--help']],
-    [
-      'run, 1 object of 16 KiB',
-      (bin) => {
-        writeFileSync(
-          event,
-          JSON.stringify({
-            CredentialsEndpoint: world.credentialsEndpoint,
-            BearerToken: world.token,
-            Source: { Bucket: 'bench-src', Prefix: 'one-granules/' },
-            Dest: { Bucket: 'bench-dst', Prefix: `run-${run++}/` },
-          }),
-        );
-        return [bin, 'run', '--event', event, '--quiet'];
-      },
-    ],
+    ['run, 1 object of 16 KiB', runEvent('one-granules/')],
+    ...(LARGE_MIB
+      ? [
+          [`run, 1 object of ${LARGE_MIB} MiB`, runEvent('large-granules/')] as [
+            string,
+            (bin: string) => string[],
+          ],
+        ]
+      : []),
   ];
   const results = new Map<string, { wallS: number; cpuS: number; rssMiB: number }[]>();
   try {
@@ -98,6 +120,7 @@ async function main(): Promise<void> {
             OUT,
           );
           const usage = await p.done;
+          await server.ask(`delete bench-dst run-`);
           const wallS = Number(process.hrtime.bigint() - started) / 1e9;
           const key = `${name}\t${label}`;
           results.set(key, [...(results.get(key) ?? []), { wallS, cpuS: usage.cpuS, rssMiB: usage.rssMiB }]);
