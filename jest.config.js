@@ -9,4 +9,6 @@ module.exports = {
   testTimeout: 60000,
   // s3rver's continuation tokens need the legacy OpenSSL provider on Node 20.
   setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
+  // Builds dist/cli (the bundle bin/s3-direct-transfer.js runs) when a source is newer than it.
+  globalSetup: '<rootDir>/test/helpers/global-setup.js',
 };

@@ -1,22 +1,37 @@
 /**
  * Copy engine benchmark (not a test): this engine against the peers that copy between two sets of
- * credentials by streaming through the client (`aws s3 cp ... - | aws s3 cp - ...`, `rclone copy`),
- * in the embedded world, in one run. The embedded S3 runs in a process of its own; every measured
- * client runs as a child process under `/usr/bin/time`, so CPU seconds and peak RSS are measured the
- * same way for all of them. Prints a markdown table (docs/PERFORMANCE.md holds the recorded one).
+ * credentials by streaming through the client (`aws s3 cp ... - | aws s3 cp - ...`, `aws s3 sync` via a
+ * folder, `rclone copyto`/`copy` at its defaults and with as many connections as ours), in one run, in
+ * each world of bench/worlds.ts (loopback; like S3 as a large instance sees it; like S3 as a Lambda
+ * does). The embedded S3 runs in a process of its own; every measured client is a child process under
+ * `/usr/bin/time`. Prints one markdown table per world (docs/PERFORMANCE.md holds the recorded ones).
  *
- *   npx tsx bench/copy-engine.ts [--reps 3] [--sweep] [--quick] [--no-peers] [--no-limits] [--no-small]
- *                                [--no-aws-small] [--no-4g] [--profile] [--engine-options JSON]
+ *   npx tsx bench/copy-engine.ts [--worlds loopback,instance,lambda] [--reps 3] [--quick] [--no-peers]
+ *       [--no-limits] [--no-small] [--no-aws-small] [--no-4g] [--no-sync] [--profile] [--verbose]
+ *       [--engine-options JSON] [--node-options FLAGS] [--sweep [--variants JSON-list-of-CopyOptions]]
  *
  * Needs Debian's awscli and rclone (`apt-get install -y awscli rclone`) and /usr/bin/time.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baseEnv, Server, timed as harnessTimed } from './harness';
-import mallocTuning from '../shared/copy/malloc-tuning.json';
 import { buildSync } from 'esbuild';
+import mallocTuning from '../shared/copy/malloc-tuning.json';
+import { COPY_DEFAULTS, type CopyOptions } from '../shared/copy';
+import { RUN_DEFAULTS } from '../local/run-defaults';
+import { baseEnv, Server, timed as harnessTimed, type Usage } from './harness';
+import { awsPipe, awsSync, rclone, rcloneConfig, rcloneEqual, type PeerWorld } from './peers';
+import { inRegime, regimesFrom, type Regime } from './worlds';
+import {
+  defaultVariants,
+  describe,
+  pool,
+  printTable,
+  sizeLabel,
+  type Measured,
+  type Row,
+} from './copy-engine-rows';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -25,17 +40,16 @@ const OUT = join(ROOT, '.bench-out');
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);
-const option = (name: string, fallback: number): number => {
+const option = (name: string, fallback: string): string => {
   const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
+  return i >= 0 ? args[i + 1] : fallback;
 };
 const quick = flag('--quick');
-const REPS = option('--reps', quick ? 1 : 3);
+const REPS = Number(option('--reps', quick ? '1' : '3'));
 const BIG = quick ? 256 * MiB : GiB;
-const HUGE = 4 * GiB;
 const SMALL_COUNT = quick ? 50 : 200;
-const SMALL = MiB;
 const withPeers = !flag('--no-peers');
+const withSync = !flag('--no-sync');
 const with4g = !flag('--no-4g') && !quick;
 const sweep = flag('--sweep');
 const withLimits = !flag('--no-limits');
@@ -43,203 +57,39 @@ const withSmall = !flag('--no-small');
 // 2 Python processes per object: ~5-10 minutes for 200 objects on 2 cores.
 const withAwsSmall = !flag('--no-aws-small');
 const profile = flag('--profile');
-/** Prints user/sys CPU and minor page faults of every measured process. */
 const verbose = flag('--verbose');
-const engineOptionsIndex = args.indexOf('--engine-options');
-const engineOptions =
-  engineOptionsIndex >= 0 ? (JSON.parse(args[engineOptionsIndex + 1]) as Record<string, unknown>) : {};
+const engineOptions = JSON.parse(option('--engine-options', '{}')) as CopyOptions;
+/** `--node-options '--max-semi-space-size=1'`: NODE_OPTIONS of every engine run. */
+const nodeOptions = option('--node-options', '');
 
 interface World {
   endpoint: string;
   region: string;
-  admin: { accessKeyId: string; secretAccessKey: string };
   destination: { accessKeyId: string; secretAccessKey: string };
   source: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
-interface Measured {
-  wallS: number;
-  cpuS: number;
-  rssMiB: number;
-  serverCpuS: number;
-}
-
-/** {@link harnessTimed} with this benchmark's output folder; `--verbose` prints user/sys CPU and faults. */
-function timed(command: string[], env: NodeJS.ProcessEnv, stdio: ('pipe' | 'inherit' | 'ignore')[]) {
-  const p = harnessTimed(command, env, stdio, OUT);
-  const done = p.done.then((usage) => {
-    if (verbose) {
-      console.error(
-        `    ${command[0]}: user ${usage.userS} s, sys ${usage.sysS} s, ${usage.minorFaults} minor faults`,
-      );
-    }
-    return usage;
-  });
-  return { child: p.child, done };
-}
-
-function engineJob(job: Record<string, unknown>, world: World): string[] {
-  const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'prof')}`] : [];
-  return [process.execPath, ...prof, join(OUT, 'copy-engine-client.js'), JSON.stringify({ ...job, world })];
-}
-
-/** CPU seconds the world process has used so far. */
-async function serverCpuS(server: Server): Promise<number> {
-  return (await server.ask<{ cpuMs: number }>('counters')).cpuMs / 1000;
-}
-
-async function measure(
-  server: Server,
-  run: () => Promise<{ cpuS: number; rssMiB: number }>,
-): Promise<Measured> {
-  const serverBefore = await serverCpuS(server);
-  const started = process.hrtime.bigint();
-  const { cpuS, rssMiB } = await run();
-  const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-  return { wallS, cpuS, rssMiB, serverCpuS: (await serverCpuS(server)) - serverBefore };
-}
-
-/**
- * The copy Lambda's and the command line's glibc malloc settings (shared/copy/malloc-tuning.json):
- * 8 MiB part buffers come from the heap and are reused instead of being mmap'ed and page-faulted afresh,
- * and freed memory stays for the next part. The "no malloc tuning" rows show what they save.
- */
-const MALLOC_ENV: Record<string, string> = { ...mallocTuning };
-
-async function runEngine(
-  server: Server,
-  world: World,
-  job: Record<string, unknown>,
-  env: Record<string, string> = {},
-): Promise<Measured> {
-  return measure(server, async () => {
-    const p = timed(engineJob(job, world), { ...baseEnv, ...env }, ['ignore', 'pipe', 'inherit']);
-    let out = '';
-    p.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const usage = await p.done;
-    const result = JSON.parse(out) as { verified?: { bytes: boolean } };
-    if (result.verified && !result.verified.bytes) throw new Error('engine copy not verified');
-    return usage;
-  });
-}
-
-function awsEnv(world: World, side: 'source' | 'destination'): NodeJS.ProcessEnv {
-  const c = side === 'source' ? world.source : world.destination;
-  const env: NodeJS.ProcessEnv = {
-    ...baseEnv,
-    AWS_ACCESS_KEY_ID: c.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
-    AWS_DEFAULT_REGION: world.region,
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  if (side === 'source') env.AWS_SESSION_TOKEN = world.source.sessionToken;
-  return env;
-}
-
-/** `aws s3 cp s3://src/k - | aws s3 cp - s3://dst/k`, each side with its own keys. */
-function awsPipe(
-  world: World,
-  key: string,
-  destKey: string,
-  size: number,
-): Promise<{ cpuS: number; rssMiB: number }> {
-  const common = ['--endpoint-url', world.endpoint, '--no-progress', '--only-show-errors'];
-  const get = timed(
-    ['/usr/bin/aws', 's3', 'cp', `s3://bench-src/${key}`, '-', ...common],
-    awsEnv(world, 'source'),
-    ['ignore', 'pipe', 'inherit'],
-  );
-  const put = timed(
-    [
-      '/usr/bin/aws',
-      's3',
-      'cp',
-      '-',
-      `s3://bench-dst/${destKey}`,
-      '--expected-size',
-      String(size),
-      ...common,
-    ],
-    awsEnv(world, 'destination'),
-    ['pipe', 'ignore', 'inherit'],
-  );
-  get.child.stdout!.pipe(put.child.stdin!);
-  return Promise.all([get.done, put.done]).then(([a, b]) => ({
-    cpuS: a.cpuS + b.cpuS,
-    rssMiB: a.rssMiB + b.rssMiB,
-  }));
-}
-
-function rcloneEnv(world: World, configFile: string): NodeJS.ProcessEnv {
-  return {
-    ...baseEnv,
-    RCLONE_CONFIG: configFile,
-    RCLONE_CONFIG_SRC_TYPE: 's3',
-    RCLONE_CONFIG_SRC_PROVIDER: 'Other',
-    RCLONE_CONFIG_SRC_ACCESS_KEY_ID: world.source.accessKeyId,
-    RCLONE_CONFIG_SRC_SECRET_ACCESS_KEY: world.source.secretAccessKey,
-    RCLONE_CONFIG_SRC_SESSION_TOKEN: world.source.sessionToken,
-    RCLONE_CONFIG_SRC_ENDPOINT: world.endpoint,
-    RCLONE_CONFIG_SRC_REGION: world.region,
-    RCLONE_CONFIG_SRC_FORCE_PATH_STYLE: 'true',
-    RCLONE_CONFIG_DST_TYPE: 's3',
-    RCLONE_CONFIG_DST_PROVIDER: 'Other',
-    RCLONE_CONFIG_DST_ACCESS_KEY_ID: world.destination.accessKeyId,
-    RCLONE_CONFIG_DST_SECRET_ACCESS_KEY: world.destination.secretAccessKey,
-    RCLONE_CONFIG_DST_ENDPOINT: world.endpoint,
-    RCLONE_CONFIG_DST_REGION: world.region,
-    RCLONE_CONFIG_DST_FORCE_PATH_STYLE: 'true',
-    RCLONE_CONFIG_DST_NO_CHECK_BUCKET: 'true',
-  };
-}
-
-async function pool<T>(
-  items: T[],
-  width: number,
-  fn: (item: T) => Promise<{ cpuS: number; rssMiB: number }>,
-): Promise<{
-  cpuS: number;
-  rssMiB: number;
-}> {
-  let next = 0;
-  let cpuS = 0;
-  let rssMiB = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const r = await fn(items[next++]);
-        cpuS += r.cpuS;
-        rssMiB = Math.max(rssMiB, r.rssMiB);
-      }
-    }),
-  );
-  return { cpuS, rssMiB };
-}
-
-interface Row {
+interface Candidate {
   tool: string;
   workload: string;
   bytes: number;
-  runs: Measured[];
+  prefix: string;
+  run: () => Promise<Measured>;
+  reps?: number;
   note?: string;
 }
 
-function row(r: Row): string {
-  // The median run by wall time stands for the row.
-  const m = [...r.runs].sort((a, b) => a.wallS - b.wallS)[Math.floor(r.runs.length / 2)];
-  const gib = r.bytes / GiB;
-  const mibps = r.bytes / MiB / m.wallS;
-  const walls = r.runs.map((x) => x.wallS.toFixed(1)).join(' / ');
-  return (
-    `| ${r.tool} | ${r.workload} | ${m.wallS.toFixed(2)} (${walls}) | ${mibps.toFixed(0)} | ` +
-    `${(m.cpuS / gib).toFixed(2)} | ${m.rssMiB.toFixed(0)} | ${(m.serverCpuS / gib).toFixed(2)} |${r.note ? ` ${r.note}` : ''}`
-  );
-}
+/** The copy Lambda's glibc malloc settings (shared/copy/malloc-tuning.json); `run` users export them too. */
+const MALLOC_ENV: Record<string, string> = { ...mallocTuning };
+
+/** The engine's settings per host: the copy Lambda's (COPY_DEFAULTS) and `run`'s (RUN_DEFAULTS). */
+const HOSTS = {
+  lambda: { label: 'Lambda defaults', options: {} as CopyOptions, batch: 4 },
+  run: { label: '`run` defaults', options: RUN_DEFAULTS.copyOptions, batch: RUN_DEFAULTS.objectsPerBatch },
+};
 
 async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
   buildSync({
     entryPoints: [join(ROOT, 'bench/copy-engine-client.ts'), join(ROOT, 'bench/copy-engine-server.ts')],
     bundle: true,
@@ -250,9 +100,11 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
   const dir = mkdtempSync(join(tmpdir(), 'bench-copy-engine-'));
-  const rcloneConfig = join(OUT, 'rclone-empty.conf');
-  writeFileSync(rcloneConfig, '');
-  const seeds = [`big/1g=${BIG}`, `small/{i}=${SMALL}x${SMALL_COUNT}`, ...(with4g ? [`big/4g=${HUGE}`] : [])];
+  const seeds = [
+    `big/1g=${BIG}`,
+    `small/{i}=${MiB}x${SMALL_COUNT}`,
+    ...(with4g ? [`big/4g=${4 * GiB}`] : []),
+  ];
   console.error(`seeding ${seeds.join(', ')} in ${dir} ...`);
   const child = spawn(
     process.execPath,
@@ -260,7 +112,6 @@ async function main(): Promise<void> {
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const server = new Server(child);
-  // Interrupted (Ctrl-C, timeout): still stop the server and remove its data.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       child.kill();
@@ -269,30 +120,77 @@ async function main(): Promise<void> {
     });
   }
   const world = JSON.parse(await server.next()) as World;
-  /** One measured rclone run between the two remotes of {@link rcloneEnv}. */
-  const rclone = (...args: string[]): Promise<Measured> =>
-    measure(
-      server,
-      () =>
-        timed(['/usr/bin/rclone', ...args], rcloneEnv(world, rcloneConfig), ['ignore', 'ignore', 'inherit'])
-          .done,
-    );
-  const rows: Row[] = [];
-  const clean = (prefix: string) => () => server.ask(`delete bench-dst ${prefix}`);
-
-  interface Candidate {
-    tool: string;
-    workload: string;
-    bytes: number;
-    run: () => Promise<Measured>;
-    prefix: string;
-    reps?: number;
-    note?: string;
+  try {
+    for (const regime of regimesFrom(args)) {
+      console.error(`world: ${regime.label}`);
+      const rows = await inRegime(regime, world.endpoint, (endpoint) =>
+        measureWorld(server, { ...world, endpoint }, regime),
+      );
+      // Printed as each world ends: a later failure does not lose it.
+      printTable(regime, rows);
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
-  /**
-   * Runs the candidates interleaved, rep by rep, the order rotated each rep, so that a load on the
-   * machine (other work on these 2 cores) hits them alike; each run's output is deleted after it.
-   */
+}
+
+/** Every candidate of one world, interleaved rep by rep. */
+async function measureWorld(server: Server, world: World, regime: Regime): Promise<Row[]> {
+  const rows: Row[] = [];
+  const serverCpuS = async (): Promise<number> =>
+    (await server.ask<{ cpuMs: number }>('counters')).cpuMs / 1000;
+  const measure = async (run: () => Promise<Usage>): Promise<Measured> => {
+    const before = await serverCpuS();
+    const started = process.hrtime.bigint();
+    const { cpuS, rssMiB } = await run();
+    const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+    return { wallS, cpuS, rssMiB, serverCpuS: (await serverCpuS()) - before };
+  };
+  const peerWorld: PeerWorld = { ...world, outDir: OUT };
+  const config = rcloneConfig(peerWorld);
+
+  const engine = (job: Record<string, unknown>, env: Record<string, string> = MALLOC_ENV) =>
+    measure(async () => {
+      const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'prof')}`] : [];
+      const command = [
+        process.execPath,
+        ...prof,
+        join(OUT, 'copy-engine-client.js'),
+        JSON.stringify({ ...job, world }),
+      ];
+      const nodeEnv = nodeOptions ? { NODE_OPTIONS: nodeOptions } : {};
+      const p = harnessTimed(command, { ...baseEnv, ...env, ...nodeEnv }, ['ignore', 'pipe', 'inherit'], OUT);
+      let out = '';
+      p.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const usage = await p.done;
+      if (verbose)
+        console.error(`    user ${usage.userS} s, sys ${usage.sysS} s, ${usage.minorFaults} minor faults`);
+      const result = JSON.parse(out) as { verified?: { bytes: boolean } };
+      if (result.verified && !result.verified.bytes) throw new Error('engine copy not verified');
+      return usage;
+    });
+  const bigLabel = `1 x ${sizeLabel(BIG)}`;
+  const object = (
+    tool: string,
+    options: CopyOptions,
+    env?: Record<string, string>,
+    key = 'big/1g',
+    bytes = BIG,
+  ) => ({
+    tool: `${tool} (${describe(options)})`,
+    workload: `1 x ${sizeLabel(bytes)}`,
+    bytes,
+    prefix: 'engine/',
+    run: () =>
+      engine({ mode: 'object', key, destKey: 'engine/big', options: { ...options, ...engineOptions } }, env),
+  });
+  const hosts =
+    regime.name === 'lambda'
+      ? [HOSTS.lambda]
+      : regime.name === 'instance'
+        ? [HOSTS.run]
+        : [HOSTS.lambda, HOSTS.run];
   const compare = async (candidates: Candidate[]): Promise<void> => {
     const runs = candidates.map(() => [] as Measured[]);
     const most = Math.max(...candidates.map((c) => c.reps ?? REPS));
@@ -302,156 +200,172 @@ async function main(): Promise<void> {
         const c = candidates[i];
         if (runs[i].length >= (c.reps ?? REPS)) continue;
         runs[i].push(await c.run());
-        await clean(c.prefix)();
+        await server.ask(`delete bench-dst ${c.prefix}`);
         console.error(`  ${c.tool}, ${c.workload}: ${runs[i][runs[i].length - 1].wallS.toFixed(2)} s`);
       }
     }
-    candidates.forEach((c, i) =>
-      rows.push({ tool: c.tool, workload: c.workload, bytes: c.bytes, runs: runs[i], note: c.note }),
-    );
+    candidates.forEach(({ run: _run, prefix: _prefix, ...c }, i) => rows.push({ ...c, runs: runs[i] }));
   };
-  const engine = (
-    tool: string,
-    key: string,
-    bytes: number,
-    options: Record<string, unknown>,
-    reps?: number,
-    env: Record<string, string> = MALLOC_ENV,
-  ): Candidate => ({
-    tool,
-    workload: `1 x ${bytes >= GiB ? `${bytes / GiB} GiB` : `${bytes / MiB} MiB`}`,
-    bytes,
-    prefix: 'engine/',
-    reps,
-    run: () => runEngine(server, world, { mode: 'object', key, destKey: 'engine/big', options }, env),
-  });
-  const bigLabel = `1 x ${BIG >= GiB ? `${BIG / GiB} GiB` : `${BIG / MiB} MiB`}`;
 
-  try {
-    const big: Candidate[] = [];
-    if (withLimits) {
-      // The server's own limits: a client that hashes nothing.
-      for (const [mode, tool] of [
-        ['raw-get', 'raw GET (server limit)'],
-        ['raw-put', 'raw PUT (server limit)'],
-        ['raw-copy', 'raw GET + PUT at once (copy limit)'],
-      ]) {
-        big.push({
-          tool,
-          workload: bigLabel,
-          bytes: BIG,
-          prefix: 'raw/',
-          run: () => runEngine(server, world, { mode, key: 'big/1g', destKey: 'raw/big', size: BIG }),
-        });
-      }
-    }
-    big.push(engine('this engine (defaults, malloc tuning)', 'big/1g', BIG, engineOptions));
-    big.push(engine('this engine (defaults, no malloc tuning)', 'big/1g', BIG, engineOptions, undefined, {}));
-    // Over HTTPS (AWS), parts go UNSIGNED-PAYLOAD by default; this world is plain HTTP, where they are
-    // signed unless asked: this row is what the engine costs against AWS, TLS aside.
-    big.push(
-      engine('this engine (parts unsigned, as over HTTPS; malloc tuning)', 'big/1g', BIG, {
-        ...engineOptions,
-        unsignedPayload: 'always',
-      }),
-    );
-    if (withPeers) {
+  const big: Candidate[] = [];
+  if (withLimits && regime.name === 'loopback') {
+    for (const [mode, tool] of [
+      ['raw-get', 'raw GET (server limit)'],
+      ['raw-put', 'raw PUT (server limit)'],
+      ['raw-copy', 'raw GET + PUT at once (copy limit)'],
+    ]) {
       big.push({
-        tool: 'aws s3 cp - pipe',
+        tool,
+        workload: bigLabel,
+        bytes: BIG,
+        prefix: 'raw/',
+        run: () => engine({ mode, key: 'big/1g', destKey: 'raw/big', size: BIG }),
+      });
+    }
+  }
+  for (const host of hosts) big.push(object(`this engine, ${host.label}`, host.options));
+  if (regime.name === 'loopback')
+    big.push({ ...object(`this engine, ${HOSTS.lambda.label}, no malloc tuning`, {}, {}) });
+  if (withPeers) {
+    const equal = hosts[hosts.length - 1].options;
+    big.push({
+      tool: 'aws s3 cp - pipe',
+      workload: bigLabel,
+      bytes: BIG,
+      prefix: 'aws/',
+      run: () => measure(() => awsPipe(peerWorld, 's3://bench-src/big/1g', 's3://bench-dst/aws/big', BIG)),
+      note: 'two processes, CPU and RSS summed',
+    });
+    if (withSync) {
+      big.push({
+        tool: 'aws s3 sync down + up',
         workload: bigLabel,
         bytes: BIG,
         prefix: 'aws/',
-        run: () => measure(server, () => awsPipe(world, 'big/1g', 'aws/big', BIG)),
-        note: 'two processes, CPU and RSS summed',
-      });
-      big.push({
-        tool: 'rclone copyto',
-        workload: bigLabel,
-        bytes: BIG,
-        prefix: 'rclone/',
-        run: () => rclone('copyto', 'src:bench-src/big/1g', 'dst:bench-dst/rclone/big'),
+        run: () => measure(() => awsSync(peerWorld, 's3://bench-src/big/', 's3://bench-dst/aws/')),
+        note: 'via a local folder; big/ holds only this object here',
       });
     }
-    await compare(big);
+    big.push({
+      tool: 'rclone copyto (defaults)',
+      workload: bigLabel,
+      bytes: BIG,
+      prefix: 'rclone/',
+      run: () =>
+        measure(() =>
+          rclone(peerWorld, config, ['copyto', 'src:bench-src/big/1g', 'dst:bench-dst/rclone/big']),
+        ),
+    });
+    const uploadConcurrency = equal.queueSize ?? COPY_DEFAULTS.queueSize;
+    big.push({
+      tool: `rclone copyto, equal connections (${rcloneEqual({ uploadConcurrency }).join(' ')})`,
+      workload: bigLabel,
+      bytes: BIG,
+      prefix: 'rclone/',
+      run: () =>
+        measure(() =>
+          rclone(peerWorld, config, [
+            'copyto',
+            ...rcloneEqual({ uploadConcurrency }),
+            'src:bench-src/big/1g',
+            'dst:bench-dst/rclone/big',
+          ]),
+        ),
+    });
+  }
+  await compare(big);
 
-    if (sweep) {
-      const variants: Candidate[] = [];
-      for (const partSize of [8, 16, 32]) {
-        for (const readAhead of [1, 4]) {
-          variants.push(
-            engine(`engine, part ${partSize} MiB, read-ahead ${readAhead}`, 'big/1g', BIG, {
-              partSize: partSize * MiB,
-              readAhead,
-              rangeSize: partSize * MiB,
-            }),
-          );
-        }
-      }
-      await compare(variants);
-    }
-
-    if (withSmall) {
-      const smallBytes = SMALL * SMALL_COUNT;
-      const workload = `${SMALL_COUNT} x 1 MiB`;
-      const small: Candidate[] = [
-        ...[
-          ['this engine (copyBatch, 4 at once, malloc tuning)', MALLOC_ENV],
-          ['this engine (copyBatch, 4 at once, no malloc tuning)', {}],
-        ].map(([tool, env]): Candidate => ({
-          tool: tool as string,
-          workload,
-          bytes: smallBytes,
-          prefix: 'engine/',
-          run: () =>
-            runEngine(
-              server,
-              world,
-              {
-                mode: 'batch',
-                prefix: 'small/',
-                destPrefix: 'engine/small/',
-                concurrency: 4,
-                options: engineOptions,
-              },
-              env as Record<string, string>,
-            ),
-        })),
-      ];
-      if (withPeers) {
-        const keys = Array.from({ length: SMALL_COUNT }, (_, i) => `small/${String(i).padStart(4, '0')}`);
-        small.push({
-          tool: 'rclone copy --transfers 4',
-          workload,
-          bytes: smallBytes,
-          prefix: 'rclone/',
-          run: () => rclone('copy', 'src:bench-src/small', 'dst:bench-dst/rclone/small', '--transfers', '4'),
-        });
-        if (withAwsSmall)
-          small.push({
-            tool: 'aws s3 cp - pipe, 4 at once',
-            workload,
-            bytes: smallBytes,
-            prefix: 'aws/',
-            reps: 1,
-            run: () => measure(server, () => pool(keys, 4, (k) => awsPipe(world, k, `aws/${k}`, SMALL))),
-            note: '1 run (2 processes per object); RSS: largest pair',
-          });
-      }
-      await compare(small);
-    }
-
-    if (with4g)
-      await compare([engine('this engine (defaults, malloc tuning)', 'big/4g', HUGE, engineOptions, 1)]);
-  } finally {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+  if (sweep) {
+    const variants = JSON.parse(
+      option('--variants', JSON.stringify(defaultVariants(regime))),
+    ) as CopyOptions[];
+    await compare(variants.map((v) => object('engine', v)));
   }
 
-  console.log(
-    '| client | workload | wall s, median (runs) | MiB/s | client CPU s/GiB | peak RSS MiB | server CPU s/GiB | note |',
-  );
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(row(r));
+  if (withSmall) {
+    const bytes = MiB * SMALL_COUNT;
+    const workload = `${SMALL_COUNT} x 1 MiB`;
+    const small: Candidate[] = hosts.map((host) => ({
+      tool: `this engine, ${host.label} (copyBatch, ${host.batch} at once)`,
+      workload,
+      bytes,
+      prefix: 'engine/',
+      run: () =>
+        engine({
+          mode: 'batch',
+          prefix: 'small/',
+          destPrefix: 'engine/small/',
+          concurrency: host.batch,
+          options: { ...host.options, ...engineOptions },
+        }),
+    }));
+    if (withPeers) {
+      const transfers = hosts[hosts.length - 1].batch;
+      small.push({
+        tool: 'rclone copy (defaults: --transfers 4)',
+        workload,
+        bytes,
+        prefix: 'rclone/',
+        run: () =>
+          measure(() =>
+            rclone(peerWorld, config, ['copy', 'src:bench-src/small', 'dst:bench-dst/rclone/small']),
+          ),
+      });
+      if (transfers !== 4) {
+        small.push({
+          tool: `rclone copy, equal connections (--transfers ${transfers})`,
+          workload,
+          bytes,
+          prefix: 'rclone/',
+          run: () =>
+            measure(() =>
+              rclone(peerWorld, config, [
+                'copy',
+                '--transfers',
+                String(transfers),
+                'src:bench-src/small',
+                'dst:bench-dst/rclone/small',
+              ]),
+            ),
+        });
+      }
+      if (withSync) {
+        small.push({
+          tool: 'aws s3 sync down + up',
+          workload,
+          bytes,
+          prefix: 'aws/',
+          run: () => measure(() => awsSync(peerWorld, 's3://bench-src/small/', 's3://bench-dst/aws/small/')),
+        });
+      }
+      if (withAwsSmall && regime.name === 'loopback') {
+        const keys = Array.from({ length: SMALL_COUNT }, (_, i) => `small/${String(i).padStart(4, '0')}`);
+        small.push({
+          tool: 'aws s3 cp - pipe, 4 at once',
+          workload,
+          bytes,
+          prefix: 'aws/',
+          reps: 1,
+          run: () =>
+            measure(() =>
+              pool(keys, 4, (k) => awsPipe(peerWorld, `s3://bench-src/${k}`, `s3://bench-dst/aws/${k}`, MiB)),
+            ),
+          note: '1 run (2 processes per object); RSS: largest pair',
+        });
+      }
+    }
+    await compare(small);
+  }
+
+  if (with4g && regime.name === 'loopback') {
+    await compare(
+      hosts.map((host) => ({
+        ...object(`this engine, ${host.label}`, host.options, MALLOC_ENV, 'big/4g', 4 * GiB),
+        reps: 1,
+      })),
+    );
+  }
+  return rows;
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,21 @@
 #!/usr/bin/env node
-// Loads the TypeScript sources through tsx (no build step); heavy modules load lazily per command.
+// Runs the esbuild bundle in dist/cli/ (built by `npm ci`'s prepare script, `npm run build` or the
+// tests); when it is missing or older than the sources, runs the TypeScript sources through tsx.
 'use strict';
-require('tsx/cjs');
-require('../cli/main.ts')
+const { join } = require('node:path');
+const { isStale } = require('../scripts/build-cli.js');
+
+let cli;
+if (!isStale()) {
+  cli = require(join(__dirname, '..', 'dist', 'cli', 'main.js'));
+} else {
+  process.stderr.write(
+    's3-direct-transfer: dist/cli is missing or older than the sources (npm run build); running them with tsx\n',
+  );
+  require('tsx/cjs');
+  cli = require('../cli/main.ts');
+}
+cli
   .main(process.argv)
   .then((code) => {
     process.exitCode = code;

@@ -1,4 +1,8 @@
+// Commands load on use, by literal paths so that esbuild bundles them as lazily initialized modules:
+// `--help` does not pay for the AWS SDK and the host.
+/* eslint-disable @typescript-eslint/no-require-imports */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { RUN_DEFAULTS } from '../local/run-defaults';
 
 const EVENT_HELP = `
 The event (JSON) is the state machine's input:
@@ -111,17 +115,17 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(
       new Option('--concurrency <n>', 'batches copied at once')
         .argParser(positiveInt('--concurrency'))
-        .default(8),
+        .default(RUN_DEFAULTS.batches),
     )
     .addOption(
       new Option('--objects-per-batch-concurrency <n>', 'objects copied at once within a batch')
         .argParser(positiveInt('--objects-per-batch-concurrency'))
-        .default(4),
+        .default(RUN_DEFAULTS.objectsPerBatch),
     )
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', RUN_HELP)
     .action(async (options) => {
-      const { runCommand } = lazy<typeof import('./run')>('./run');
+      const { runCommand } = require('./run') as typeof import('./run');
       exitCode = await runCommand(options);
     });
 
@@ -142,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', DEMO_HELP)
     .action(async (options) => {
-      const { demoCommand } = lazy<typeof import('./demo')>('./demo');
+      const { demoCommand } = require('./demo') as typeof import('./demo');
       exitCode = await demoCommand(options);
     });
 
@@ -158,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', START_HELP)
     .action(async (options) => {
-      const { startCommand } = lazy<typeof import('./start')>('./start');
+      const { startCommand } = require('./start') as typeof import('./start');
       exitCode = await startCommand(options);
     });
 
@@ -169,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', WATCH_HELP)
     .action(async (executionArn: string, options) => {
-      const { watchCommand } = lazy<typeof import('./watch')>('./watch');
+      const { watchCommand } = require('./watch') as typeof import('./watch');
       exitCode = await watchCommand(executionArn, options);
     });
 
@@ -202,10 +206,4 @@ function positiveInt(flag: string): (value: string) => number {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer`);
     return n;
   };
-}
-
-/** Loads a command's module on use, so that `--help` does not pay for the AWS SDK and the host. */
-function lazy<T>(path: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path) as T;
 }

@@ -23,6 +23,8 @@ import { summarize, type SummarizeInput } from '../functions/summarize/summarize
 import { summarizeDependencies } from '../functions/summarize/wiring';
 import { loadDefinitionArtifact, type DefinitionArtifact } from './definition/artifact';
 import { loadStateMachine, type ExecutionEvent, type ExecutionOutcome } from './stepfunctions/host';
+import { RUN_DEFAULTS } from './run-defaults';
+import type { CopyOptions } from '../shared/copy';
 
 export interface LocalProgress {
   objectsTotal: number;
@@ -42,10 +44,12 @@ export interface LocalRunOptions {
   readonly staging?: StagingStore;
   /** Run id (`$$.Execution.Name`, the staging folder name). @default a UUID */
   readonly runId?: string;
-  /** Batches copied at once (the Distributed Map's MaxConcurrency, capped here). @default 8 */
+  /** Batches copied at once (the Distributed Map's MaxConcurrency, capped here). @default RUN_DEFAULTS */
   readonly maxConcurrency?: number;
-  /** Objects copied at once within a batch. @default 4 */
+  /** Objects copied at once within a batch. @default RUN_DEFAULTS */
   readonly copyConcurrency?: number;
+  /** The copy engine's settings for every object. @default RUN_DEFAULTS (not the copy Lambda's) */
+  readonly copyOptions?: Omit<CopyOptions, 'signal' | 'sync'>;
   /** The definition artifact. @default local/definition/definition.json */
   readonly artifact?: DefinitionArtifact;
   /** For tests: pauses of Retry states in ms, by state name. */
@@ -98,7 +102,10 @@ export async function runPipelineLocally(
     failed: 0,
     skipped: 0,
   };
-  const reported = new Set<string>();
+  const tuning = {
+    concurrency: options.copyConcurrency ?? RUN_DEFAULTS.objectsPerBatch,
+    copyOptions: options.copyOptions ?? RUN_DEFAULTS.copyOptions,
+  };
   const policy = options.policy ?? ONE_MACHINE_POLICY;
   // Batches still copying: an interrupted run waits for their aborts before it returns.
   const inFlight = new Set<Promise<unknown>>();
@@ -142,7 +149,7 @@ export async function runPipelineLocally(
             destination,
             // No Lambda deadline on one machine.
             remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
-            tuning: { concurrency: options.copyConcurrency, copyOptions: {} },
+            tuning,
             policy,
             tokens: { stagingBucket: staging.bucket },
           }),
@@ -155,11 +162,11 @@ export async function runPipelineLocally(
     } finally {
       inFlight.delete(running);
     }
+    // Counted once: a batch's results carried from an earlier round (Deferred) come first. No set of
+    // every key seen: memory must not grow with the number of objects.
     const carried = batch.Results?.length ?? 0;
-    for (const r of output.Results.slice(carried)) {
-      const id = `${r.Key}\u0000${r.DestKey}`;
-      if (reported.has(id)) continue;
-      reported.add(id);
+    for (let i = carried; i < output.Results.length; i++) {
+      const r = output.Results[i];
       progress.objectsDone++;
       progress.bytesDone += r.Bytes;
       if (r.Status === 'FAILED') progress.failed++;
@@ -180,7 +187,7 @@ export async function runPipelineLocally(
     },
     staging,
     stagingBucketPlaceholder: artifact.stagingBucketPlaceholder,
-    maxConcurrencyCap: options.maxConcurrency ?? 8,
+    maxConcurrencyCap: options.maxConcurrency ?? RUN_DEFAULTS.batches,
     retryIntervalOverrides: options.retryIntervalOverrides,
     // The committed artifact is validated by the tests (test/local/pipeline.test.ts): skipping
     // asl-validator here saves ~0.5 s of CPU on every `run` (docs/PERFORMANCE.md, Pipeline).

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isObject } from '../stepfunctions/asl';
+// Imported, not read from disk: a bundle of the command line carries it wherever it runs from.
+import committedArtifact from './definition.json';
 
 export const PLACEHOLDER_REGION = 'us-west-2';
 export const PLACEHOLDER_ACCOUNT = '000000000000';
@@ -122,9 +124,15 @@ export interface DefinitionArtifact {
 
 export const DEFINITION_ARTIFACT_PATH = join(__dirname, 'definition.json');
 
-/** Reads the committed artifact: a CLI start does not pay for a CDK synth. */
-export function loadDefinitionArtifact(path = DEFINITION_ARTIFACT_PATH): DefinitionArtifact {
-  const artifact = JSON.parse(readFileSync(path, 'utf8')) as DefinitionArtifact;
+/**
+ * The committed artifact (a copy: callers may change it), or the one at `path`: a CLI start does not pay
+ * for a CDK synth.
+ */
+export function loadDefinitionArtifact(path?: string): DefinitionArtifact {
+  const artifact = (
+    path === undefined ? structuredClone(committedArtifact) : JSON.parse(readFileSync(path, 'utf8'))
+  ) as DefinitionArtifact;
+  path ??= DEFINITION_ARTIFACT_PATH;
   for (const role of ['plan', 'copy', 'summarize'] as const) {
     if (typeof artifact.functions?.[role] !== 'string') throw new Error(`${path}: no ${role} function`);
   }
