@@ -5,6 +5,7 @@
  * Run: `npx tsx bench/map-run-memory.ts [items]` (default 10000). With `NODE_OPTIONS=--expose-gc` it also
  * prints the heap that survives a full collection (sampled every 500 ms), which is what the run retains.
  */
+import { emptyUnitCounts, unitObjects } from '../shared/units';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,15 +20,16 @@ const ITEMS = Number(process.argv[2] ?? 10_000);
 const MiB = 1024 * 1024;
 
 /** The manifest, generated line by line so that the bench itself holds no item list. */
+/** Packs of 20 objects (as many child executions as the ItemBatcher of earlier versions made). */
+const PACK = 20;
+
 function* manifestLines(count: number): Generator<string> {
-  for (let n = 0; n < count; n++) {
-    const item: ManifestItem = {
-      Key: `granules/${n}.nc`,
-      DestKey: `copy/${n}.nc`,
-      Size: 1000,
-      ETag: `e${n}`,
-    };
-    yield `${JSON.stringify(item)}\n`;
+  for (let first = 0; first < count; first += PACK) {
+    const pack: ManifestItem[] = [];
+    for (let n = first; n < Math.min(count, first + PACK); n++) {
+      pack.push({ Key: `granules/${n}.nc`, DestKey: `copy/${n}.nc`, Size: 1000, ETag: `e${n}` });
+    }
+    yield `${JSON.stringify({ Pack: pack })}\n`;
   }
 }
 
@@ -64,6 +66,12 @@ async function main(): Promise<void> {
       Manifest: { Bucket: staging.bucket, Key: `${prefix}manifest.jsonl` },
       Count: ITEMS,
       Bytes: ITEMS * 1000,
+      Units: {
+        ...emptyUnitCounts(),
+        Packs: Math.ceil(ITEMS / PACK),
+        PackedObjects: ITEMS,
+        Lines: Math.ceil(ITEMS / PACK),
+      },
       DryRun: false,
       BatchInput: {
         CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
@@ -79,13 +87,13 @@ async function main(): Promise<void> {
   const copy = async (event: unknown): Promise<CopyBatchOutput> => {
     const input = event as CopyBatchInput;
     batches++;
-    const results = input.Items.map((item) => ({
+    const results = unitObjects(input.Unit!).map((item) => ({
       Key: item.Key,
       DestKey: item.DestKey,
       Status: 'COPIED' as const,
       Bytes: item.Size ?? 0,
     }));
-    return { Results: [...(input.Results ?? []), ...results], Deferred: [], BatchInput: input.BatchInput };
+    return { Results: [...(input.Results ?? []), ...results], Stalled: 0, BatchInput: input.BatchInput };
   };
   // Counts the result entries by streaming them, as the real Summarize reads them.
   const summarize = async (event: unknown): Promise<unknown> => {

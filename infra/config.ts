@@ -1,5 +1,6 @@
 import { parseBucketAndPrefix, type BucketAndPrefix } from '../shared/aws/s3-names';
 import { DEFAULT_CREDENTIALS_ENDPOINTS, parseEndpointPattern } from '../shared/credentials/endpoint';
+import { DEFAULT_OBJECTS_PER_PACK, DEFAULT_PART_FAN_OUT_BYTES } from '../shared/units';
 import { readMirrorsFile, type Mirror } from './mirrors/mirrors-file';
 
 /**
@@ -13,7 +14,10 @@ export type DestinationSpec = BucketAndPrefix;
 export interface PipelineConfig {
   readonly destinationBuckets: DestinationSpec[];
   readonly maxConcurrency: number;
-  readonly itemsPerBatch: number;
+  /** Small objects per pack (one child execution). */
+  readonly objectsPerPack: number;
+  /** Objects above this many bytes are copied as part ranges in parallel. */
+  readonly partFanOutBytes: number;
   readonly toleratedFailurePercentage: number;
   readonly copyMemoryMb: number;
   readonly copyTimeoutMinutes: number;
@@ -40,9 +44,11 @@ export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
   // 100 CopyBatch Lambdas x 4 objects each: 400 streams, far below S3's per-prefix rates, and one TEA
   // credentials call per container-hour.
   maxConcurrency: 100,
-  // 20 objects per child execution keeps per-item Step Functions cost low while a batch of typical
-  // granules (tens to hundreds of MB) still finishes well inside one 15-minute invocation.
-  itemsPerBatch: 20,
+  // Units (shared/units.ts, docs/cost.md): 500 small objects per child execution put Step Functions at
+  // ~$0.15 per million objects; packs are also capped by bytes (a few minutes of one Lambda) and JSON.
+  objectsPerPack: DEFAULT_OBJECTS_PER_PACK,
+  // An object above 4 GiB takes one Lambda about a minute: in ranges it goes as fast as the Map's width.
+  partFanOutBytes: DEFAULT_PART_FAN_OUT_BYTES,
   // Only whole failed batches count (item failures are reported, not thrown): a crash, an out-of-memory
   // or a timeout after the retries. 10% tolerates the odd one and stops a systematically broken run
   // early; Summarize reports every item either way.
@@ -65,7 +71,9 @@ export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
 export const CONTEXT_KEYS = [
   'destinationBuckets',
   'maxConcurrency',
+  'objectsPerPack',
   'itemsPerBatch',
+  'partFanOutBytes',
   'toleratedFailurePercentage',
   'copyMemoryMb',
   'copyTimeoutMinutes',
@@ -99,7 +107,14 @@ export function configFromContext(context: ContextReader): PipelineConfig {
   return {
     destinationBuckets,
     maxConcurrency: integer(context, 'maxConcurrency', 1, 10_000),
-    itemsPerBatch: integer(context, 'itemsPerBatch', 1, 1_000),
+    // itemsPerBatch: the name of earlier versions.
+    objectsPerPack: integer(
+      (key) => context(key) ?? (key === 'objectsPerPack' ? context('itemsPerBatch') : undefined),
+      'objectsPerPack',
+      1,
+      10_000,
+    ),
+    partFanOutBytes: integer(context, 'partFanOutBytes', 16 * 1024 * 1024, 5 * 1024 ** 4),
     toleratedFailurePercentage: number(context, 'toleratedFailurePercentage', 0, 100),
     copyMemoryMb: integer(context, 'copyMemoryMb', 128, 10_240),
     copyTimeoutMinutes: integer(context, 'copyTimeoutMinutes', 1, 15),

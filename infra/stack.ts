@@ -32,7 +32,8 @@ export class TransferStack extends Stack {
     this.pipeline = new TransferPipeline(this, 'Pipeline', {
       destinationBuckets: config.destinationBuckets.map((d) => ({ bucket: d.bucketName, prefix: d.prefix })),
       maxConcurrency: config.maxConcurrency,
-      itemsPerBatch: config.itemsPerBatch,
+      objectsPerPack: config.objectsPerPack,
+      partFanOutBytes: config.partFanOutBytes,
       toleratedFailurePercentage: config.toleratedFailurePercentage,
       copyMemorySize: config.copyMemoryMb,
       copyTimeout: Duration.minutes(config.copyTimeoutMinutes),

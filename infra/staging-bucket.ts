@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { RUNS_PREFIX, TOKENS_PREFIX } from '../shared/run-files';
+import { RUNS_PREFIX, TOKENS_PREFIX, UPLOADS_FOLDER } from '../shared/run-files';
 import { acknowledgeWildcardResources } from './nag-acknowledgments';
 
 /** The roles that touch staged tokens, each with the one thing it may do. */
@@ -144,6 +144,42 @@ export class StagingBucket {
       [this.tokensArn],
       'CopyBatch reads the staged token of the run it serves (tokens/<execution name>) and no other ' +
         'staging object.',
+    );
+  }
+
+  /**
+   * The copy function's giant objects: reads a run's giants list, upload records and map results
+   * (CompleteGiants looks up why a range failed), writes upload records and results.
+   */
+  grantGiantUploads(role: iam.IRole): void {
+    const uploads = this.bucket.arnForObjects(`${RUNS_PREFIX}*/${UPLOADS_FOLDER}*`);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRunFiles',
+        actions: ['s3:GetObject'],
+        resources: [this.runFilesArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteUploadRecords',
+        actions: ['s3:PutObject'],
+        resources: [uploads],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListRunFiles',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${RUNS_PREFIX}*`] } },
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      [this.runFilesArn, uploads],
+      "The copy function reads a run's giants list, upload records and map results, and records giant " +
+        "objects' uploads and results, all under runs/<execution name>/, known at run time.",
     );
   }
 

@@ -43,10 +43,17 @@ export interface TransferPipelineProps {
    */
   readonly maxConcurrency?: number;
   /**
-   * Objects per child execution (ItemBatcher `MaxItemsPerBatch`).
-   * @default 20
+   * Small objects per pack: one child execution copies a pack (packs are also capped by bytes and by
+   * the size of their JSON; see shared/units.ts and docs/cost.md).
+   * @default 500
    */
-  readonly itemsPerBatch?: number;
+  readonly objectsPerPack?: number;
+  /**
+   * Objects above this many bytes are copied as part ranges, in parallel across Lambdas, into one
+   * multipart upload (objects too big for one invocation are, whatever this says).
+   * @default 4 GiB
+   */
+  readonly partFanOutBytes?: number;
   /**
    * Percentage of objects in failed batches the Map Run tolerates before it stops. Object failures
    * reported by CopyBatch never count; only batches whose CopyBatch failed after its retries do.
@@ -167,7 +174,8 @@ export class TransferPipeline extends Construct {
     this.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
 
     const maxConcurrency = props.maxConcurrency ?? DEFAULT_CONFIG.maxConcurrency;
-    const itemsPerBatch = props.itemsPerBatch ?? DEFAULT_CONFIG.itemsPerBatch;
+    const objectsPerPack = props.objectsPerPack ?? DEFAULT_CONFIG.objectsPerPack;
+    const partFanOutBytes = props.partFanOutBytes ?? DEFAULT_CONFIG.partFanOutBytes;
     const toleratedFailurePercentage =
       props.toleratedFailurePercentage ?? DEFAULT_CONFIG.toleratedFailurePercentage;
     const copyMemorySize = props.copyMemorySize ?? DEFAULT_CONFIG.copyMemoryMb;
@@ -180,7 +188,14 @@ export class TransferPipeline extends Construct {
       Number.isInteger(maxConcurrency) && maxConcurrency >= 1,
       'maxConcurrency must be a positive integer',
     );
-    check(Number.isInteger(itemsPerBatch) && itemsPerBatch >= 1, 'itemsPerBatch must be a positive integer');
+    check(
+      Number.isInteger(objectsPerPack) && objectsPerPack >= 1 && objectsPerPack <= 10_000,
+      'objectsPerPack must be an integer from 1 to 10000',
+    );
+    check(
+      Number.isInteger(partFanOutBytes) && partFanOutBytes >= 16 * 1024 * 1024,
+      'partFanOutBytes must be a whole number of bytes, at least 16 MiB',
+    );
     check(
       toleratedFailurePercentage >= 0 && toleratedFailurePercentage <= 100,
       'toleratedFailurePercentage must be from 0 to 100',
@@ -229,6 +244,7 @@ export class TransferPipeline extends Construct {
 
     const plan = new PlanStep(this, 'PlanStep', {
       staging,
+      units: { objectsPerPack, partFanOutBytes, lambdaTimeoutSeconds: copyTimeout.toSeconds() },
       tokenParameterPath,
       logRetention,
       credentialsEndpoints,
@@ -239,7 +255,6 @@ export class TransferPipeline extends Construct {
       destinations,
       tokenParameterPath,
       maxConcurrency,
-      itemsPerBatch,
       toleratedFailurePercentage,
       memorySize: copyMemorySize,
       timeout: copyTimeout,
@@ -256,9 +271,10 @@ export class TransferPipeline extends Construct {
       logRetention,
     });
 
+    const hasGiants = sfn.Condition.numberGreaterThan('$.Plan.Units.Giants', 0);
     const nothingToCopy = new sfn.Choice(this, 'NothingToCopy', {
       stateName: 'NothingToCopy',
-      comment: 'A dry run, or an empty plan, goes straight to Summarize',
+      comment: 'A dry run, or an empty plan, goes straight to Summarize; giant objects are prepared first',
     })
       .when(
         sfn.Condition.or(
@@ -267,11 +283,24 @@ export class TransferPipeline extends Construct {
         ),
         summarize.task,
       )
+      .when(hasGiants, copy.prepareGiants)
       .otherwise(copy.map);
+    copy.prepareGiants.next(copy.morePrepare.otherwise(copy.map));
+    const afterCopy = new sfn.Choice(this, 'AnyGiants', {
+      stateName: 'AnyGiants',
+      comment: 'Giant objects are completed (or aborted) before the run is summarized',
+    })
+      .when(hasGiants, copy.completeGiants)
+      .otherwise(summarize.task);
     // A failed map run (tolerated failures exceeded, items unreadable, ...) is still summarized: every
     // object it did not report is counted Failed with the map's error, and the staged token is deleted.
-    copy.map.addCatch(summarize.task, { errors: [sfn.Errors.ALL], resultPath: '$.Map' });
-    copy.map.next(summarize.task);
+    // Its giant objects' uploads are completed or aborted first; so are they when preparing them failed.
+    copy.map.addCatch(afterCopy, { errors: [sfn.Errors.ALL], resultPath: '$.Map' });
+    copy.map.next(afterCopy);
+    copy.prepareGiants.addCatch(copy.completeGiants, { errors: [sfn.Errors.ALL], resultPath: '$.Map' });
+    copy.completeGiants.next(copy.moreComplete.otherwise(summarize.task));
+    // Summarize reports the giant objects CompleteGiants could not decide as not reported.
+    copy.completeGiants.addCatch(summarize.task, { errors: [sfn.Errors.ALL], resultPath: '$.Complete' });
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: logRetention,

@@ -13,8 +13,11 @@ import { describeCause } from '../shared/errors';
 import { stagedTokenKey } from '../shared/run-files';
 import { ONE_MACHINE_POLICY, type RunPolicy } from '../shared/run-policy';
 import type { StagingStore } from '../shared/staging';
+import { unitPolicy, type UnitSettings } from '../shared/units';
 import { FolderStagingStore } from '../shared/staging';
-import { copyBatch } from '../functions/copy-batch/copy-batch';
+import { giantsAction, runCopyFunction, type CopyFunctionInput } from '../functions/copy-batch/dispatch';
+import { abortGiants, type GiantsStepOutput } from '../functions/copy-batch/giants';
+import { UploadRecordCache } from '../functions/copy-batch/upload-record';
 import { copyBatchDependencies, destinationClient } from '../functions/copy-batch/wiring';
 import { planTransfer } from '../functions/plan/plan';
 import { unwrapPlanInput } from '../functions/plan/plan-input';
@@ -70,6 +73,8 @@ export interface LocalRunOptions {
   readonly onEvent?: (event: ExecutionEvent) => void;
   /** For tests: replaces the CopyBatch core. */
   readonly copyBatchOverride?: (input: CopyBatchInput) => Promise<CopyBatchOutput>;
+  /** How Plan cuts the job into units (packs, objects, part ranges). @default the deployed defaults */
+  readonly units?: UnitSettings;
 }
 
 export interface LocalRunOutcome {
@@ -110,6 +115,7 @@ export async function runPipelineLocally(
   // Batches still copying: an interrupted run waits for their aborts before it returns.
   const inFlight = new Set<Promise<unknown>>();
 
+  let planned: PlanOutput | undefined;
   const plan = async (input: unknown): Promise<PlanOutput> => {
     const { event: inner, executionName } = unwrapPlanInput(input);
     const planning = planTransfer(
@@ -121,6 +127,7 @@ export async function runPipelineLocally(
         runId: executionName ?? runId,
         policy,
         signal: options.signal,
+        units: unitPolicy(options.units),
       }),
     );
     inFlight.add(planning);
@@ -132,38 +139,52 @@ export async function runPipelineLocally(
     }
     progress.objectsTotal = output.Count;
     progress.bytesTotal = output.Bytes;
+    planned = output;
     options.onPlanned?.(output);
     options.onProgress?.({ ...progress });
     return output;
   };
 
-  const copy = async (input: unknown): Promise<CopyBatchOutput> => {
+  // Upload records of giant objects, cached as a warm Lambda container does.
+  const uploadRecords = new UploadRecordCache(() => staging, staging.bucket);
+  const copy = async (input: unknown): Promise<CopyBatchOutput | GiantsStepOutput> => {
+    const action = giantsAction(input);
     const batch = input as CopyBatchInput;
-    const running = options.copyBatchOverride
-      ? options.copyBatchOverride(batch)
-      : copyBatch(batch, {
-          ...copyBatchDependencies({
-            s3Config,
-            ssm,
-            staging: () => staging,
-            destination,
-            // No Lambda deadline on one machine.
-            remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
-            tuning,
-            policy,
-            tokens: { stagingBucket: staging.bucket },
-          }),
-          signal: options.signal,
-        });
+    const running =
+      options.copyBatchOverride && !action
+        ? options.copyBatchOverride(batch)
+        : runCopyFunction(input as CopyFunctionInput, {
+            ...copyBatchDependencies({
+              s3Config,
+              ssm,
+              staging: () => staging,
+              destination,
+              // No Lambda deadline on one machine.
+              remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
+              tuning,
+              policy,
+              tokens: { stagingBucket: staging.bucket },
+              uploadRecords,
+            }),
+            signal: options.signal,
+          });
     inFlight.add(running);
-    let output: CopyBatchOutput;
+    let result: CopyBatchOutput | GiantsStepOutput;
     try {
-      output = await running;
+      result = await running;
     } finally {
       inFlight.delete(running);
     }
-    // Counted once: a batch's results carried from an earlier round (Deferred) come first. No set of
-    // every key seen: memory must not grow with the number of objects.
+    if (action) {
+      // A giant object is done once CompleteGiants decided it (its bytes were counted range by range).
+      if (action === 'CompleteGiants') progress.objectsDone += (result as GiantsStepOutput).Done;
+      options.onProgress?.({ ...progress });
+      return result;
+    }
+    const output = result as CopyBatchOutput;
+    progress.bytesDone += output.Range?.Bytes ?? 0;
+    // Counted once: a unit's results carried from an earlier round come first. No set of every key
+    // seen: memory must not grow with the number of objects.
     const carried = batch.Results?.length ?? 0;
     for (let i = carried; i < output.Results.length; i++) {
       const r = output.Results[i];
@@ -205,6 +226,10 @@ export async function runPipelineLocally(
   } finally {
     // An aborted execution returns at once; its batches are still aborting their uploads.
     await Promise.allSettled([...inFlight]);
+    // An interrupted run leaves no multipart upload of a giant object open.
+    if (options.signal?.aborted && planned?.Giants) {
+      await abortGiants(planned, { staging, destination }).catch(() => undefined);
+    }
     // As the deployed pipeline's cleanup does when an execution ends, whichever way it ends.
     await staging.delete(stagedTokenKey(runId)).catch(() => undefined);
     destination.destroy();

@@ -1,9 +1,11 @@
+import type { UnitCounts } from './units';
+
 /**
  * Shapes that travel between the states of the pipeline. None of them may hold a secret: tokens
  * travel by reference (an SSM parameter name or a staged object in the staging bucket).
  */
 
-/** One line of the JSONL manifest written by Plan and read by the Distributed Map's ItemReader. */
+/** One object to copy: an object unit of the manifest, or one of a pack's objects. */
 export interface ManifestItem {
   /** Source object key. */
   Key: string;
@@ -51,29 +53,97 @@ export interface ItemResult {
   Cause?: string;
 }
 
-/** Input of the CopyBatch Lambda, as the Distributed Map's ItemBatcher builds it (plus the loop's carry). */
-export interface CopyBatchInput {
-  Items: ManifestItem[];
-  BatchInput: BatchInput;
-  /** Results carried over from earlier rounds of the DEFERRED loop. */
-  Results?: ItemResult[];
+/**
+ * A contiguous range of parts of one giant object: a unit of its own, run by any child execution in
+ * parallel with the object's other ranges. The multipart upload it writes into was created once, before
+ * the Map, by the PrepareGiants step; its record is `runs/<run id>/uploads/<Giant>.json`.
+ */
+export interface PartRange {
+  Key: string;
+  DestKey: string;
+  /** The object's size and ETag (pinned: every ranged GET sends If-Match). */
+  Size: number;
+  ETag: string;
+  /** The object's index in `runs/<run id>/giants.jsonl`. */
+  Giant: number;
+  /** Bytes per part (the last part of the object may be shorter). */
+  PartSize: number;
+  /** Parts `FirstPart`..`LastPart`, 1-based, inclusive. */
+  FirstPart: number;
+  LastPart: number;
 }
 
 /**
- * Output of CopyBatch. `Deferred` holds items not started because the Lambda was near its deadline
- * (reported DEFERRED); the child workflow loops them back into CopyBatch until it is empty.
+ * One line of the JSONL manifest Plan writes, read by the Distributed Map's ItemReader: the work of one
+ * child execution. An object unit is a bare {@link ManifestItem}; a pack holds several small objects; a
+ * range holds some of a giant object's parts.
+ */
+export type WorkUnit = ManifestItem | { Pack: ManifestItem[] } | { Range: PartRange };
+
+/** A giant object (copied as part ranges): one line of `runs/<run id>/giants.jsonl`. */
+export interface GiantObject {
+  Giant: number;
+  Key: string;
+  DestKey: string;
+  Size: number;
+  ETag: string;
+  PartSize: number;
+  Parts: number;
+  /** Range units in the manifest. */
+  Ranges: number;
+}
+
+/** Input of the CopyBatch Lambda: one unit (the Map's ItemSelector), plus the loop's carry. */
+export interface CopyBatchInput {
+  Unit?: WorkUnit;
+  /** The same as `Unit: { Pack: Items }` (the shape of earlier versions). */
+  Items?: ManifestItem[];
+  BatchInput: BatchInput;
+  /** Results carried over from earlier rounds of the unit's loop. */
+  Results?: ItemResult[];
+  /** Rounds in a row, before this one, that finished no object and uploaded no part. */
+  Stalled?: number;
+}
+
+/** What a range unit did: its parts all uploaded, or the error that stopped it for good. */
+export interface RangeOutcome {
+  Giant: number;
+  FirstPart: number;
+  LastPart: number;
+  /** Parts of the range present in the upload when the unit stopped. */
+  PartsDone: number;
+  /** Bytes this round uploaded. */
+  Bytes?: number;
+  Error?: string;
+  Cause?: string;
+}
+
+/**
+ * Output of CopyBatch. `Next` is what is left of the unit when the Lambda was near its deadline (objects
+ * not finished, or a range's missing parts): the child workflow loops it back into CopyBatch, with the
+ * results so far, until nothing is left. A range unit reports no object (the CompleteGiants step counts
+ * the giant object once), only its `Range` outcome.
  */
 export interface CopyBatchOutput {
   Results: ItemResult[];
-  Deferred: ManifestItem[];
+  Next?: WorkUnit;
+  /** Rounds in a row, this one included, that made no progress. */
+  Stalled: number;
+  Range?: RangeOutcome;
   BatchInput: BatchInput;
 }
 
 /** Output of Plan. */
 export interface PlanOutput {
+  /** The manifest of units (JSONL, one unit per line). */
   Manifest: { Bucket: string; Key: string };
+  /** Objects planned, and their bytes. */
   Count: number;
   Bytes: number;
+  /** The manifest's units by kind (`Lines` of them in all). */
+  Units: UnitCounts & { Lines: number };
+  /** The list of giant objects (copied as part ranges), when there are any. */
+  Giants?: { Bucket: string; Key: string };
   DryRun: boolean;
   BatchInput: BatchInput;
   /** Where Summarize writes the report and where the Distributed Map writes its results. */

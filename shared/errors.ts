@@ -17,6 +17,10 @@ export const ErrorName = {
   IntegrityError: 'IntegrityError',
   TransientError: 'TransientError',
   CopyFailed: 'CopyFailed',
+  /** A unit that finished nothing for several rounds in a row (see functions/copy-batch). */
+  NoProgress: 'NoProgress',
+  /** A giant object's multipart upload lacks parts when the Map has ended (a range never reported). */
+  MissingParts: 'MissingParts',
 } as const;
 
 export type ErrorNameValue = (typeof ErrorName)[keyof typeof ErrorName];

@@ -12,6 +12,18 @@ export const runPrefix = (runId: string): string => `${RUNS_PREFIX}${runId}/`;
 /** The JSONL manifest Plan writes and the Distributed Map reads. */
 export const manifestKey = (runId: string): string => `${runPrefix(runId)}manifest.jsonl`;
 
+/** The giant objects of a run (copied as part ranges), one JSON line each (Plan writes it). */
+export const giantsKey = (runId: string): string => `${runPrefix(runId)}giants.jsonl`;
+
+/** Where PrepareGiants records a giant object's multipart upload (CompleteGiants reads it). */
+export const UPLOADS_FOLDER = 'uploads/';
+export const uploadRecordKey = (runId: string, giant: number): string =>
+  `${runPrefix(runId)}${UPLOADS_FOLDER}${giant}.json`;
+
+/** How a giant object ended (CompleteGiants writes it, Summarize reads it). */
+export const giantResultKey = (runId: string, giant: number): string =>
+  `${runPrefix(runId)}${UPLOADS_FOLDER}${giant}.result.json`;
+
 /**
  * Staged tokens live apart from run files, under a prefix of their own: their own KMS key, a 1-day
  * expiry and a bucket policy that lets only the copy Lambda read them.

@@ -5,6 +5,7 @@ import type {
   CopyBatchOutput,
   ItemResult,
   ManifestItem,
+  WorkUnit,
 } from '../../shared/contracts';
 import { copyObject, type CopyOptions, type CopyResult, type SourceCredentials } from '../../shared/copy';
 import { isWithin, type BucketAndPrefix } from '../../shared/aws/s3-names';
@@ -12,17 +13,12 @@ import { checkEndpoint, type EndpointPolicy } from '../../shared/credentials/end
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { stagedTokenKey } from '../../shared/run-files';
 import { redactText } from '../../shared/log';
+import { unitObjects } from '../../shared/units';
 import { ThroughputEstimator } from './throughput';
+import { copyRangeUnit, type RangeDeps } from './range-unit';
+import { NO_PROGRESS_ROUNDS, SYSTEMIC_ERRORS } from './unit-rules';
 
-/** Errors that are about the whole batch (token, credentials endpoint): thrown for Retry/Catch. */
-export const SYSTEMIC_ERRORS: ReadonlySet<string> = new Set([
-  ErrorName.AuthenticationFailed,
-  ErrorName.EulaNotAccepted,
-  ErrorName.CredentialsForbidden,
-  ErrorName.CredentialsEndpointError,
-  ErrorName.TokenParameterError,
-  ErrorName.InvalidInput,
-]);
+export { NO_PROGRESS_ROUNDS, SYSTEMIC_ERRORS } from './unit-rules';
 
 /** The source side of a batch: a client reading with the batch's TEA credentials, and their handle. */
 export interface SourceSide {
@@ -77,6 +73,8 @@ export interface CopyBatchDeps {
   now?: () => number;
   /** For tests. @default copyObject */
   copy?: typeof copyObject;
+  /** What range units need besides the above (the run's upload records). Without it they fail. */
+  ranges?: RangeDeps;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -112,10 +110,30 @@ function checkTokenReference(batch: BatchInput, allowed: CopyBatchDeps['tokens']
   throw invalidInput('CopyBatch input: BatchInput.Token: expected a staged token or a parameter');
 }
 
-function checkInput(input: CopyBatchInput): void {
-  if (typeof input !== 'object' || input === null) throw invalidInput('CopyBatch input: expected an object');
-  if (!Array.isArray(input.Items)) throw invalidInput('CopyBatch input: Items must be a list');
-  const batch = input.BatchInput as Partial<BatchInput> | undefined;
+/** The unit of an input: `Unit`, or the `Items` of earlier versions as a pack. */
+function unitOf(input: CopyBatchInput): WorkUnit {
+  if (input.Unit !== undefined) {
+    const unit = input.Unit as unknown;
+    if (typeof unit !== 'object' || unit === null || Array.isArray(unit)) {
+      throw invalidInput('CopyBatch input: Unit must be an object');
+    }
+    if ('Pack' in unit && !Array.isArray((unit as { Pack: unknown }).Pack)) {
+      throw invalidInput('CopyBatch input: Unit.Pack must be a list');
+    }
+    return input.Unit;
+  }
+  if (!Array.isArray(input.Items)) throw invalidInput('CopyBatch input: expected Unit (or a list of Items)');
+  return { Pack: input.Items };
+}
+
+/**
+ * What any input of the copy function must carry, checked before anything reads the token: the run's
+ * fields, an endpoint on the allowlist, and a token reference of its own run.
+ */
+export function checkBatchInput(
+  batch: Partial<BatchInput> | undefined,
+  deps: Pick<CopyBatchDeps, 'endpoints' | 'tokens'>,
+): asserts batch is BatchInput {
   if (typeof batch !== 'object' || batch === null)
     throw invalidInput('CopyBatch input: BatchInput is required');
   for (const field of ['CredentialsEndpoint', 'SourceBucket', 'DestBucket', 'RunId'] as const) {
@@ -126,40 +144,81 @@ function checkInput(input: CopyBatchInput): void {
   if (typeof batch.Token !== 'object' || batch.Token === null) {
     throw invalidInput('CopyBatch input: BatchInput.Token is required');
   }
+  checkEndpoint(batch.CredentialsEndpoint!, deps.endpoints, 'BatchInput.CredentialsEndpoint');
+  checkTokenReference(batch as BatchInput, deps.tokens);
+}
+
+function checkInput(input: CopyBatchInput, deps: CopyBatchDeps): void {
+  if (typeof input !== 'object' || input === null) throw invalidInput('CopyBatch input: expected an object');
+  checkBatchInput(input.BatchInput, deps);
   if (input.Results !== undefined && !Array.isArray(input.Results)) {
     throw invalidInput('CopyBatch input: Results must be a list');
   }
-  input.Items.forEach((item, i) => {
+  if (input.Stalled !== undefined && !(Number.isInteger(input.Stalled) && input.Stalled >= 0)) {
+    throw invalidInput('CopyBatch input: Stalled must be a whole number');
+  }
+  unitObjects(unitOf(input)).forEach((item, i) => {
     if (typeof item?.Key !== 'string' || typeof item.DestKey !== 'string') {
-      throw invalidInput(`CopyBatch input: Items[${i}] needs string Key and DestKey`);
+      throw invalidInput(`CopyBatch input: object ${i} of the unit needs string Key and DestKey`);
     }
   });
+}
+
+/**
+ * A child's output must stay under Step Functions' 256 KiB: a pack's line is at most 96 KiB, so its
+ * results are too, but for their causes. Long causes are shortened until the results fit in this many
+ * bytes (the logs keep every cause whole).
+ */
+export const RESULTS_BUDGET_BYTES = 200 * 1024;
+
+export function fitResults(results: ItemResult[]): ItemResult[] {
+  let size = Buffer.byteLength(JSON.stringify(results));
+  for (const max of [1000, 300, 80]) {
+    if (size <= RESULTS_BUDGET_BYTES) return results;
+    results = results.map((r) =>
+      r.Cause && r.Cause.length > max ? { ...r, Cause: `${r.Cause.slice(0, max - 1)}…` } : r,
+    );
+    size = Buffer.byteLength(JSON.stringify(results));
+  }
+  return results;
 }
 
 const describeDestinations = (allowed: readonly BucketAndPrefix[]): string =>
   allowed.map((d) => (d.prefix ? `${d.bucketName}/${d.prefix}` : d.bucketName)).join(', ');
 
 /**
- * Copies a batch of manifest items with bounded concurrency. Items that Plan already marked failed,
- * and per-object failures, are reported as FAILED results; systemic failures (token, credentials
- * endpoint) are thrown with their names. Near the invocation's deadline no new object starts, copies
- * still running are aborted cleanly, and what was not finished comes back in `Deferred`.
+ * Runs one unit of the manifest: a pack of objects, one object, or a range of a giant object's parts
+ * (./range-unit.ts). Objects that Plan already marked failed, and per-object failures, are reported as
+ * FAILED results; systemic failures (token, credentials endpoint) are thrown with their names, unless
+ * this invocation already finished something (its results are returned, with the rest in `Next`: the
+ * next round meets the error again and throws it). Near the invocation's deadline no new object starts,
+ * copies still running are aborted cleanly, and what was not finished comes back in `Next`. A unit that
+ * makes no progress for {@link NO_PROGRESS_ROUNDS} rounds in a row fails with `NoProgress`.
  */
 export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Promise<CopyBatchOutput> {
-  checkInput(input);
+  checkInput(input, deps);
+  const unit = unitOf(input);
+  if ('Range' in unit) return copyRangeUnit(unit.Range, input, deps);
+  return copyObjects(unitObjects(unit), input, deps);
+}
+
+async function copyObjects(
+  items: readonly ManifestItem[],
+  input: CopyBatchInput,
+  deps: CopyBatchDeps,
+): Promise<CopyBatchOutput> {
   const batch = input.BatchInput;
-  checkEndpoint(batch.CredentialsEndpoint, deps.endpoints, 'BatchInput.CredentialsEndpoint');
-  checkTokenReference(batch, deps.tokens);
   const now = deps.now ?? Date.now;
   const copy = deps.copy ?? copyObject;
   const log = deps.logger;
   const throughput = deps.throughput ?? new ThroughputEstimator();
   const concurrency = Math.max(1, Math.floor(deps.concurrency ?? DEFAULT_CONCURRENCY));
 
+  const initialRemaining = deps.remainingTimeMs();
   // Results by manifest position; undefined = not started (deferred).
-  const slots: (ItemResult | 'DEFERRED' | undefined)[] = input.Items.map(() => undefined);
+  const slots: (ItemResult | 'DEFERRED' | undefined)[] = items.map(() => undefined);
   const queue: number[] = [];
-  input.Items.forEach((item, i) => {
+  items.forEach((item, i) => {
     if (item.Error !== undefined) {
       slots[i] = failed(item, item.Error, item.Cause ?? item.Error);
     } else if (!isWithin(batch.DestBucket, item.DestKey, deps.allowedDestinations)) {
@@ -177,16 +236,34 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
   const output = (): CopyBatchOutput => {
     const results: ItemResult[] = [...(input.Results ?? [])];
     const deferred: ManifestItem[] = [];
+    let progressed = false;
     slots.forEach((slot, i) => {
-      if (slot === 'DEFERRED' || slot === undefined) deferred.push(input.Items[i]);
-      else results.push(slot);
+      if (slot === 'DEFERRED' || slot === undefined) deferred.push(items[i]);
+      else {
+        results.push(slot);
+        progressed = true;
+      }
     });
-    return { Results: results, Deferred: deferred, BatchInput: batch };
+    const stalled = deferred.length === 0 || progressed ? 0 : (input.Stalled ?? 0) + 1;
+    if (deferred.length > 0 && stalled >= NO_PROGRESS_ROUNDS) {
+      for (const item of deferred)
+        results.push(failed(item, ErrorName.NoProgress, noProgressCause(item, stalled)));
+      log?.error('unit made no progress; its rest failed', { objects: deferred.length, rounds: stalled });
+      return { Results: fitResults(results), Stalled: stalled, BatchInput: batch };
+    }
+    const next: WorkUnit | undefined =
+      deferred.length === 0 ? undefined : deferred.length === 1 ? deferred[0] : { Pack: deferred };
+    return { Results: fitResults(results), ...(next && { Next: next }), Stalled: stalled, BatchInput: batch };
   };
+
+  const noProgressCause = (item: ManifestItem, rounds: number): string =>
+    `s3://${batch.SourceBucket}/${item.Key} (${item.Size ?? '?'} bytes) did not finish in ${rounds} invocations ` +
+    `in a row of the copy function (${Math.round(initialRemaining / 1000)} s each); raise its timeout or ` +
+    'give it more memory (network bandwidth grows with it), or lower partFanOutBytes so that objects this ' +
+    'big are copied as part ranges in parallel';
 
   if (queue.length === 0) return output();
 
-  const initialRemaining = deps.remainingTimeMs();
   // A short timeout (tests, a small function) scales the margins down rather than deferring everything.
   const margin = Math.min(deps.safetyMarginMs ?? 60_000, initialRemaining / 4);
   const abortMargin = Math.min(deps.abortMarginMs ?? 10_000, margin / 2);
@@ -196,6 +273,8 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
   const source = await deps.source(batch);
 
   let systemic: Error | undefined;
+  /** Copies that ended (copied, skipped or failed) in this invocation. */
+  let finished = 0;
   let stopStarting = false;
   const running = new Map<number, { controller: AbortController; startedFresh: boolean }>();
 
@@ -234,7 +313,7 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
   };
 
   const runOne = async (index: number): Promise<void> => {
-    const item = input.Items[index];
+    const item = items[index];
     const controller = new AbortController();
     const startedFresh = fresh();
     running.set(index, { controller, startedFresh });
@@ -258,6 +337,7 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
         Bytes: result.bytes,
         Check: result.verified.check,
       };
+      finished++;
       log?.info('object done', {
         key: item.Key,
         destKey: item.DestKey,
@@ -275,17 +355,14 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
         return;
       }
       if (controller.signal.reason instanceof DeadlineError) {
+        // Even one that had the whole invocation: the next round tries again, and NoProgress ends it.
+        slots[index] = 'DEFERRED';
         if (startedFresh) {
-          slots[index] = failed(
-            item,
-            ErrorName.CopyFailed,
-            `s3://${batch.SourceBucket}/${item.Key} (${item.Size ?? '?'} bytes) did not finish within a whole ` +
-              `invocation of the copy function (${Math.round(initialRemaining / 1000)} s); raise its timeout ` +
-              'or give it more memory (network bandwidth grows with it)',
-          );
-          log?.error('object did not finish within the invocation', { key: item.Key, size: item.Size });
+          log?.error('object did not finish within a whole invocation; deferred', {
+            key: item.Key,
+            size: item.Size,
+          });
         } else {
-          slots[index] = 'DEFERRED';
           log?.warn('object aborted near the deadline; deferred', { key: item.Key, size: item.Size });
         }
         return;
@@ -297,6 +374,7 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
       }
       const name = err.name && err.name !== 'Error' ? err.name : ErrorName.CopyFailed;
       slots[index] = failed(item, name, redactText(err.message));
+      finished++;
       log?.warn('object failed', { key: item.Key, destKey: item.DestKey, error: name, cause: err.message });
     } finally {
       running.delete(index);
@@ -307,7 +385,7 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
   const worker = async (): Promise<void> => {
     while (next < queue.length) {
       const index = queue[next];
-      if (!canStart(input.Items[index])) return;
+      if (!canStart(items[index])) return;
       next++;
       await runOne(index);
     }
@@ -319,7 +397,11 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
     clearInterval(watchdog);
     deps.signal?.removeEventListener('abort', interrupt);
   }
-  if (systemic) throw systemic;
+  // Thrown for the state machine's Retry/Catch, unless this invocation finished something: that is
+  // returned, and the next round meets the error again with the credit already carried.
+  if (systemic && finished === 0) {
+    throw systemic;
+  }
 
   const out = output();
   const counts = { copied: 0, skipped: 0, failed: 0 };
@@ -328,10 +410,11 @@ export async function copyBatch(input: CopyBatchInput, deps: CopyBatchDeps): Pro
     else if (r.Status === 'SKIPPED') counts.skipped++;
     else counts.failed++;
   }
-  log?.info('batch done', {
+  log?.info('unit round done', {
     ...counts,
-    deferred: out.Deferred.length,
-    items: input.Items.length,
+    deferred: unitObjects(out.Next ?? { Pack: [] }).length,
+    objects: items.length,
+    stalled: out.Stalled,
     runId: batch.RunId,
   });
   return out;

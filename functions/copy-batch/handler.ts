@@ -17,7 +17,10 @@ import { copyBatchCounts, createMetrics, MetricsService, recordCopyBatch } from 
 import { requiredEnv } from '../../shared/lambda-env';
 import { runPolicyFromEnv } from '../../shared/run-policy';
 import { S3StagingStore } from '../../shared/staging';
-import { copyBatch, type SourceSide } from './copy-batch';
+import type { SourceSide } from './copy-batch';
+import { giantsAction, runCopyFunction, type CopyFunctionInput } from './dispatch';
+import type { GiantsStepOutput } from './giants';
+import { UploadRecordCache } from './upload-record';
 import { ThroughputEstimator } from './throughput';
 import { copyBatchDependencies, copyTuningFromEnv, destinationClient } from './wiring';
 
@@ -27,32 +30,43 @@ let destination: S3Client | undefined;
 let staging: S3Client | undefined;
 let ssm: SSMClient | undefined;
 const throughput = new ThroughputEstimator();
+let uploadRecords: UploadRecordCache | undefined;
 let metrics: Metrics | undefined;
 
-export async function handler(input: CopyBatchInput, context: Context): Promise<CopyBatchOutput> {
+export async function handler(
+  input: CopyFunctionInput,
+  context: Context,
+): Promise<CopyBatchOutput | GiantsStepOutput> {
   logger.addContext(context);
   const s3Config = s3ConfigFromEnv();
   destination ??= destinationClient(s3Config, undefined, process.env.DESTINATION_BUCKET_OWNER || undefined);
   staging ??= new S3Client(s3Config);
   ssm ??= new SSMClient(s3Config.region ? { region: s3Config.region } : {});
   const stagingClient = staging;
-  logger.info('batch start', {
+  const action = giantsAction(input);
+  const unit = action ? undefined : (input as CopyBatchInput);
+  logger.info(action ?? 'unit start', {
     runId: input?.BatchInput?.RunId,
-    items: Array.isArray(input?.Items) ? input.Items.length : undefined,
-    carried: Array.isArray(input?.Results) ? input.Results.length : 0,
+    kind: unit?.Unit
+      ? (Object.keys(unit.Unit).find((k) => k === 'Pack' || k === 'Range') ?? 'Object')
+      : undefined,
+    carried: Array.isArray(unit?.Results) ? unit.Results.length : 0,
   });
+  const stagingBucket = requiredEnv('STAGING_BUCKET');
+  const stagingStore = (bucket: string): S3StagingStore => new S3StagingStore(stagingClient, bucket);
+  uploadRecords ??= new UploadRecordCache(stagingStore, stagingBucket);
   let credentials: SourceSide['credentials'];
   let generationBefore = 0;
   const deps = copyBatchDependencies({
     s3Config,
     ssm,
-    staging: (bucket) => new S3StagingStore(stagingClient, bucket),
+    staging: stagingStore,
     destination,
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
     tuning: copyTuningFromEnv(),
     policy: runPolicyFromEnv(),
     tokens: {
-      stagingBucket: requiredEnv('STAGING_BUCKET'),
+      stagingBucket,
       parameterPath: process.env.TOKEN_PARAMETER_PATH || undefined,
     },
     logger,
@@ -63,11 +77,14 @@ export async function handler(input: CopyBatchInput, context: Context): Promise<
       // Each refresh makes a new generation: the difference is this invocation's refreshes.
       generationBefore = credentials?.generation ?? 0;
     },
+    uploadRecords,
   });
-  const output = await copyBatch(input, deps);
+  const result = await runCopyFunction(input, deps);
+  if (action) return result;
+  const output = result as CopyBatchOutput;
   metrics ??= createMetrics(MetricsService.Copy);
   recordCopyBatch(metrics, {
-    ...copyBatchCounts(input, output),
+    ...copyBatchCounts(unit!, output),
     credentialRefreshes: (credentials?.generation ?? 0) - generationBefore,
   });
   return output;

@@ -11,7 +11,9 @@ import type { RefreshingCredentialsOptions } from '../../shared/credentials';
 import { listEnv, positiveIntEnv } from '../../shared/lambda-env';
 import type { RunPolicy } from '../../shared/run-policy';
 import type { StagingStore } from '../../shared/staging';
-import type { CopyBatchDeps, CopyLogger, SourceSide } from './copy-batch';
+import type { CopyLogger, SourceSide } from './copy-batch';
+import type { CopyFunctionDeps } from './dispatch';
+import { UploadRecordCache } from './upload-record';
 import { sourceSideFor } from './source-side';
 import type { ThroughputEstimator } from './throughput';
 
@@ -81,27 +83,41 @@ export interface CopyBatchWiring {
   readonly credentialsOptions?: RefreshingCredentialsOptions;
   /** Told of each batch's source side once its credentials are fetched. */
   readonly onSource?: (side: SourceSide) => void;
+  /** Upload records of giant objects, cached across the invocations of a warm container. */
+  readonly uploadRecords?: UploadRecordCache;
 }
 
-export function copyBatchDependencies(wiring: CopyBatchWiring): CopyBatchDeps {
+export function copyBatchDependencies(wiring: CopyBatchWiring): CopyFunctionDeps {
   const { tuning } = wiring;
+  const source = async (batch: Parameters<typeof sourceSideFor>[0]): Promise<SourceSide> => {
+    const side = await sourceSideFor(batch, {
+      ssm: wiring.ssm,
+      staging: wiring.staging,
+      s3Config: wiring.s3Config,
+      credentialsOptions: wiring.credentialsOptions,
+    });
+    wiring.onSource?.(side);
+    return side;
+  };
+  const records = wiring.uploadRecords ?? new UploadRecordCache(wiring.staging, wiring.tokens.stagingBucket);
+  const allowedDestinations = tuning.allowedDestinations?.map(parseBucketAndPrefix);
   return {
-    source: async (batch) => {
-      const side = await sourceSideFor(batch, {
-        ssm: wiring.ssm,
-        staging: wiring.staging,
-        s3Config: wiring.s3Config,
-        credentialsOptions: wiring.credentialsOptions,
-      });
-      wiring.onSource?.(side);
-      return side;
-    },
+    source,
+    ranges: { uploadRecord: (runId, giant) => records.get(runId, giant) },
+    giants: () => ({
+      staging: wiring.staging(wiring.tokens.stagingBucket),
+      source,
+      destination: wiring.destination,
+      remainingTimeMs: wiring.remainingTimeMs,
+      allowedDestinations,
+      logger: wiring.logger,
+    }),
     destination: wiring.destination,
     remainingTimeMs: wiring.remainingTimeMs,
     logger: wiring.logger,
     concurrency: tuning.concurrency,
     copyOptions: tuning.copyOptions,
-    allowedDestinations: tuning.allowedDestinations?.map(parseBucketAndPrefix),
+    allowedDestinations,
     endpoints: wiring.policy.endpoints,
     tokens: wiring.tokens,
     throughput: wiring.throughput,

@@ -19,6 +19,7 @@ import { runPolicyFromEnv } from '../../shared/run-policy';
 import { S3StagingStore } from '../../shared/staging';
 import { planTransfer } from './plan';
 import { unwrapPlanInput, type PlanHandlerInput } from './plan-input';
+import { unitPolicy, unitSettingsFromEnv } from '../../shared/units';
 import { planDependencies } from './wiring';
 
 export type { PlanHandlerInput };
@@ -45,6 +46,7 @@ export async function handler(input: unknown, context: Context): Promise<PlanOut
     policy: runPolicyFromEnv(),
     tokenKmsKeyId: process.env.TOKEN_KMS_KEY_ID || undefined,
     logger,
+    units: unitPolicy(unitSettingsFromEnv()),
   });
   const output = await planTransfer(event, deps);
   metrics ??= createMetrics(MetricsService.Plan);

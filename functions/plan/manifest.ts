@@ -1,22 +1,20 @@
 import { PassThrough } from 'node:stream';
-import type { ManifestItem } from '../../shared/contracts';
 import type { StagingStore } from '../../shared/staging';
 
 /** Bytes buffered between the listing and the staging upload before the listing waits. */
 const HIGH_WATER_MARK = 1024 * 1024;
 
 /**
- * A JSONL manifest streamed into the staging store while it is being written: one upload, fed page by
- * page, with backpressure, so that memory stays flat whatever the number of items.
+ * A JSONL file (the manifest of units, the list of giant objects) streamed into the staging store while
+ * it is being written: one upload, fed page by page, with backpressure, so that memory stays flat
+ * whatever the number of lines.
  */
-export class ManifestWriter {
+export class ManifestWriter<Line = unknown> {
   private readonly stream = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
   private readonly upload: Promise<void>;
   private ended = false;
-  /** Items written. */
+  /** Lines written. */
   count = 0;
-  /** Sum of the sizes of the items written. */
-  bytes = 0;
 
   constructor(
     private readonly staging: StagingStore,
@@ -35,16 +33,13 @@ export class ManifestWriter {
     );
   }
 
-  /** Appends items; resolves once the upload can take more. Rejects when the upload failed. */
-  async write(items: readonly ManifestItem[]): Promise<void> {
-    if (items.length === 0) return;
+  /** Appends lines; resolves once the upload can take more. Rejects when the upload failed. */
+  async write(lines: readonly Line[]): Promise<void> {
+    if (lines.length === 0) return;
     if (this.stream.destroyed) return this.stopped();
     let text = '';
-    for (const item of items) {
-      text += `${JSON.stringify(item)}\n`;
-      this.bytes += item.Size ?? 0;
-    }
-    this.count += items.length;
+    for (const line of lines) text += `${JSON.stringify(line)}\n`;
+    this.count += lines.length;
     if (this.stream.write(text)) return;
     const drained = await new Promise<boolean>((resolve) => {
       const onDrain = (): void => {

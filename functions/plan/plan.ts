@@ -1,7 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BatchInput, ManifestItem, PlanOutput, TokenReference } from '../../shared/contracts';
+import type {
+  BatchInput,
+  GiantObject,
+  ManifestItem,
+  PlanOutput,
+  TokenReference,
+  WorkUnit,
+} from '../../shared/contracts';
 import {
   checkEndpoint,
   describeEndpoint,
@@ -14,9 +21,10 @@ import {
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { eventAuth, parseEvent } from '../../shared/event';
 import { createLogger, registerSecret } from '../../shared/log';
-import { isValidRunId, manifestKey, runPrefix } from '../../shared/run-files';
+import { giantsKey, isValidRunId, manifestKey, runPrefix } from '../../shared/run-files';
 import type { RunPolicy } from '../../shared/run-policy';
 import { AlreadyExistsError, type StagingStore } from '../../shared/staging';
+import { UnitPacker, unitPolicy, type UnitPolicy } from '../../shared/units';
 import { headKey, headKeys, listPrefix, type SourceReader } from './listing';
 import { ManifestWriter } from './manifest';
 import { tokenReference } from './stage-token';
@@ -53,6 +61,8 @@ export interface PlanDependencies {
   readonly logger?: Logger;
   /** Stops the listing between pages (the one-machine runner's Ctrl-C); the partial manifest is removed. */
   readonly signal?: AbortSignal;
+  /** How objects are cut into units (packs, objects, part ranges). @default unitPolicy() */
+  readonly units?: UnitPolicy;
 }
 
 export const DEFAULT_HEAD_CONCURRENCY = 16;
@@ -133,15 +143,31 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     pages = headKeys(reader, source, dest, deps.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
   }
 
-  const manifest = new ManifestWriter(deps.staging, manifestKey(deps.runId));
+  const manifest = new ManifestWriter<WorkUnit>(deps.staging, manifestKey(deps.runId));
+  // Giant objects are listed apart too: PrepareGiants and CompleteGiants work through them.
+  let giants: ManifestWriter<GiantObject> | undefined;
+  const newGiants: GiantObject[] = [];
+  const packer = new UnitPacker(deps.units ?? unitPolicy(), (giant) => newGiants.push(giant));
+  let count = 0;
+  let bytes = 0;
   let token: TokenReference;
   try {
     for await (const page of pages) {
       deps.signal?.throwIfAborted();
-      await manifest.write(page);
+      for (const item of page) {
+        count++;
+        bytes += item.Size ?? 0;
+      }
+      await manifest.write(packer.add(page));
+      if (newGiants.length > 0) {
+        giants ??= new ManifestWriter<GiantObject>(deps.staging, giantsKey(deps.runId));
+        await giants.write(newGiants.splice(0));
+      }
     }
+    await manifest.write(packer.flush());
     await manifest.close();
-    if (manifest.count === 0) logger.warn('nothing to copy: the source matched no object', { form });
+    await giants?.close();
+    if (count === 0) logger.warn('nothing to copy: the source matched no object', { form });
     token = await tokenReference({
       eventAuth: auth,
       teaAuth,
@@ -153,7 +179,9 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   } catch (error) {
     // A manifest that exists already is another run's: it is not ours to remove.
     if (error instanceof AlreadyExistsError && error.key === manifest.key) throw runIdInUse(deps.runId);
-    await manifest.abort(error instanceof Error ? error : new Error(String(error)));
+    const reason = error instanceof Error ? error : new Error(String(error));
+    await manifest.abort(reason);
+    if (!(error instanceof AlreadyExistsError && error.key === giants?.key)) await giants?.abort(reason);
     if (error instanceof AlreadyExistsError) throw runIdInUse(deps.runId);
     throw error;
   }
@@ -168,8 +196,10 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   };
   const output: PlanOutput = {
     Manifest: { Bucket: deps.staging.bucket, Key: manifest.key },
-    Count: manifest.count,
-    Bytes: manifest.bytes,
+    Count: count,
+    Bytes: bytes,
+    Units: { ...packer.counts, Lines: manifest.count },
+    ...(giants && { Giants: { Bucket: deps.staging.bucket, Key: giants.key } }),
     DryRun: options.DryRun,
     BatchInput: batchInput,
     Staging: { Bucket: deps.staging.bucket, Prefix: prefix },
@@ -177,6 +207,7 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   logger.info('planned', {
     count: output.Count,
     bytes: output.Bytes,
+    units: output.Units,
     tokenKind: token.Kind,
     manifest: manifest.key,
   });

@@ -8,6 +8,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { listingClientConfig } from '../../shared/aws/s3-config';
 import type { RunPolicy } from '../../shared/run-policy';
 import type { StagingStore } from '../../shared/staging';
+import type { UnitPolicy } from '../../shared/units';
 import type { PlanDependencies } from './plan';
 
 export interface PlanWiring {
@@ -21,6 +22,8 @@ export interface PlanWiring {
   readonly tokenKmsKeyId?: string;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
+  /** How the job is cut into units. @default unitPolicy() */
+  readonly units?: UnitPolicy;
 }
 
 export function planDependencies(wiring: PlanWiring): PlanDependencies {
@@ -35,5 +38,6 @@ export function planDependencies(wiring: PlanWiring): PlanDependencies {
     tokenKmsKeyId: wiring.tokenKmsKeyId,
     logger: wiring.logger,
     signal: wiring.signal,
+    units: wiring.units,
   };
 }

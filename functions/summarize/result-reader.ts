@@ -1,4 +1,5 @@
-import type { CopyBatchInput, CopyBatchOutput, ItemResult, ManifestItem } from '../../shared/contracts';
+import type { CopyBatchInput, CopyBatchOutput, ItemResult, WorkUnit } from '../../shared/contracts';
+import { unitObjects } from '../../shared/units';
 import { describeCause } from '../../shared/errors';
 import type { StagingStore } from '../../shared/staging';
 import { jsonValues } from './json-values';
@@ -110,10 +111,24 @@ function clampCause(item: ItemResult): ItemResult {
     : item;
 }
 
-function failAll(entry: ChildExecutionEntry, error: string, cause: string): ItemResult[] {
-  const input = parseJson<CopyBatchInput>(entry.Input);
-  // Items whose input cannot be read are found missing when the manifest is reconciled.
-  const items: ManifestItem[] = Array.isArray(input?.Items) ? input.Items : [];
+/** The unit a child execution ran (its input's `Unit`, or the `Items` of earlier versions). */
+function unitOfInput(input: CopyBatchInput | undefined): WorkUnit | undefined {
+  if (input?.Unit && typeof input.Unit === 'object') return input.Unit;
+  return Array.isArray(input?.Items) ? { Pack: input.Items } : undefined;
+}
+
+function failObjects(
+  unit: WorkUnit | undefined,
+  error: string,
+  cause: string,
+  except?: ItemResult[],
+): ItemResult[] {
+  // Objects whose unit cannot be read are found missing when the manifest is reconciled.
+  let items = unit ? unitObjects(unit) : [];
+  if (except && except.length > 0) {
+    const reported = new Set(except.map((r) => `${r.Key}\u0000${r.DestKey}`));
+    items = items.filter((item) => !reported.has(`${item.Key}\u0000${item.DestKey}`));
+  }
   return items.map((item) => ({
     Key: item.Key,
     DestKey: item.DestKey,
@@ -122,6 +137,17 @@ function failAll(entry: ChildExecutionEntry, error: string, cause: string): Item
     Error: error,
     Cause: truncate(cause, REPORT_CAUSE_MAX),
   }));
+}
+
+function failAll(entry: ChildExecutionEntry, error: string, cause: string): ItemResult[] {
+  return failObjects(unitOfInput(parseJson<CopyBatchInput>(entry.Input)), error, cause);
+}
+
+/** A child that kept the credit of its earlier rounds: its results, and the error of the rest. */
+interface CreditKeptOutput {
+  Results: ItemResult[];
+  Unfinished?: WorkUnit;
+  Failure?: { Error?: string; Cause?: string };
 }
 
 /**
@@ -134,8 +160,14 @@ export function itemsOfEntry(
   mapError: string | undefined,
 ): ItemResult[] {
   if (status === 'SUCCEEDED') {
-    const output = parseJson<CopyBatchOutput>(entry.Output);
-    if (output && Array.isArray(output.Results)) return output.Results.map(clampCause);
+    const output = parseJson<CopyBatchOutput & CreditKeptOutput>(entry.Output);
+    if (output && Array.isArray(output.Results)) {
+      const results = output.Results.map(clampCause);
+      if (!output.Failure) return results;
+      const error = output.Failure.Error ?? 'BatchFailed';
+      const cause = describeCause(output.Failure.Cause) ?? error;
+      return [...results, ...failObjects(output.Unfinished, error, cause, output.Results)];
+    }
     return failAll(
       entry,
       'UnreadableBatchOutput',

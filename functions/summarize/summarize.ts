@@ -1,8 +1,16 @@
 import { createInterface } from 'node:readline';
 import { isNotFound } from '../../shared/aws/sdk-errors';
-import type { ManifestItem, PlanOutput, TransferResult } from '../../shared/contracts';
+import type {
+  GiantObject,
+  ItemResult,
+  ManifestItem,
+  PlanOutput,
+  TransferResult,
+  WorkUnit,
+} from '../../shared/contracts';
 import { describeCause } from '../../shared/errors';
-import { REPORT_NAME } from '../../shared/run-files';
+import { giantResultKey, REPORT_NAME } from '../../shared/run-files';
+import { unitObjects } from '../../shared/units';
 import type { StagingStore } from '../../shared/staging';
 import { ReportWriter, type ReportSummary } from './report-writer';
 import {
@@ -32,6 +40,8 @@ export interface MapRunFailure {
 export interface SummarizeInput {
   Plan: PlanOutput;
   Map?: MapRunOutput | MapRunFailure;
+  /** CompleteGiants' error, when it failed for good (its undecided giant objects are not reported). */
+  Complete?: { Error?: string; Cause?: string; Remaining?: number };
 }
 
 export interface SummarizeDependencies {
@@ -61,6 +71,7 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
     await report.open(planSummary(plan), mapSummary(input.Map));
     if (plan.DryRun) {
       await run.reconcileWithManifest({ dryRun: true });
+      await run.readGiants({ dryRun: true });
     } else {
       const failure = isMapFailure(input.Map) ? input.Map : undefined;
       const manifestKey = await resultManifestKey(input.Map, plan, staging);
@@ -72,6 +83,14 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
         cause: failure
           ? `The map run failed before this item was reported: ${describeCause(failure.Cause) ?? failure.Error}`
           : 'No copy batch reported this item.',
+      });
+      const completeFailure = input.Complete?.Error ? input.Complete : undefined;
+      await run.readGiants({
+        dryRun: false,
+        error: completeFailure?.Error ?? NOT_REPORTED,
+        cause: completeFailure
+          ? `CompleteGiants failed before this object was decided: ${describeCause(completeFailure.Cause) ?? completeFailure.Error}`
+          : 'CompleteGiants recorded no result for this giant object.',
       });
     }
     await report.close(run.summary(now()));
@@ -173,14 +192,58 @@ class RunSummary {
     }
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
-      const item = JSON.parse(line) as ManifestItem;
-      if (!options.dryRun && tally.claim(item)) continue;
-      const result = unreportedItem(item, options);
-      if (result.Status === 'FAILED' && !item.Error) tally.notReported++;
-      await this.report.item(result);
-      tally.add(result, false);
+      // Range lines count no object: their giant object is counted from CompleteGiants' result.
+      for (const item of unitObjects(JSON.parse(line) as WorkUnit)) {
+        if (!options.dryRun && tally.claim(item)) continue;
+        const result = unreportedItem(item, options);
+        if (result.Status === 'FAILED' && !item.Error) tally.notReported++;
+        await this.report.item(result);
+        tally.add(result, false);
+      }
     }
     if (tally.unclaimed > 0) this.notes.push(`${tally.unclaimed} reported items are not in the manifest.`);
+  }
+
+  /**
+   * Giant objects, from `giants.jsonl`: each counted once, as CompleteGiants recorded it (a dry run:
+   * planned), or failed when nothing was recorded.
+   */
+  async readGiants(options: ReconcileOptions): Promise<void> {
+    const giants = this.plan.Giants;
+    if (!giants) return;
+    let stream;
+    try {
+      stream = await this.staging.getStream(giants.Key);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      this.notes.push(`The list of giant objects ${giants.Key} does not exist.`);
+      return;
+    }
+    const runId = this.plan.BatchInput.RunId;
+    let ranges = 0;
+    for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+      if (line.trim() === '') continue;
+      const giant = JSON.parse(line) as GiantObject;
+      ranges += giant.Ranges;
+      const item: ManifestItem = {
+        Key: giant.Key,
+        DestKey: giant.DestKey,
+        Size: giant.Size,
+        ETag: giant.ETag,
+      };
+      let result: ReportItem | undefined;
+      if (!options.dryRun) {
+        const text = await this.staging.getText(giantResultKey(runId, giant.Giant));
+        if (text !== undefined) result = JSON.parse(text) as ItemResult;
+      }
+      if (!result) {
+        result = unreportedItem(item, options);
+        if (result.Status === 'FAILED') this.tally.notReported++;
+      }
+      await this.report.item(result);
+      this.tally.add(result, false);
+    }
+    this.notes.push(`Giant objects were copied as ${ranges} part ranges.`);
   }
 
   summary(now: Date): ReportSummary {

@@ -23,7 +23,6 @@ export interface CopyObjectsStepProps {
   readonly destinations: readonly Destination[];
   readonly tokenParameterPath: string;
   readonly maxConcurrency: number;
-  readonly itemsPerBatch: number;
   readonly toleratedFailurePercentage: number;
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -35,12 +34,6 @@ export interface CopyObjectsStepProps {
   /** KMS keys of SSE-KMS destination buckets the copy role may encrypt with. */
   readonly destinationKmsKeys: readonly string[];
 }
-
-/**
- * Bytes of manifest lines per batch. A child's input (items + BatchInput) and its output (a result per
- * item, which repeats the keys and may add an error) must each stay under 256 KiB.
- */
-export const MAX_INPUT_BYTES_PER_BATCH = 100_000;
 
 /** The Distributed Map's label: its child executions' metrics carry `<state machine ARN>/<label>`. */
 export const COPY_OBJECTS_LABEL = 'CopyObjects';
@@ -76,13 +69,21 @@ class RunResultWriter extends sfn.ResultWriterV2 {
 }
 
 /**
- * `CopyObjects`: a Distributed Map over the manifest, in batches; each child runs `CopyBatch` and feeds
- * the objects it deferred (near its deadline) back into it until none remain. Its ResultWriter output is
- * what Summarize reads.
+ * `CopyObjects`: a Distributed Map over the manifest of units, one child execution per unit (a pack of
+ * small objects, one object, or a range of a giant object's parts); each child runs `CopyBatch` and feeds
+ * what is left of its unit (near the deadline) back into it until nothing is. Its ResultWriter output is
+ * what Summarize reads. Around it, for giant objects, `PrepareGiants` (one multipart upload per object,
+ * before the Map) and `CompleteGiants` (after it), run by the same function with the same role.
  */
 export class CopyObjectsStep extends Construct {
   readonly function: PipelineFunction;
   readonly map: sfn.DistributedMap;
+  /** Creates the giant objects' multipart uploads; loops while objects remain. */
+  readonly prepareGiants: tasks.LambdaInvoke;
+  readonly morePrepare: sfn.Choice;
+  /** Completes (or aborts) them; loops while objects remain. */
+  readonly completeGiants: tasks.LambdaInvoke;
+  readonly moreComplete: sfn.Choice;
 
   constructor(scope: Construct, id: string, props: CopyObjectsStepProps) {
     super(scope, id);
@@ -110,6 +111,7 @@ export class CopyObjectsStep extends Construct {
     });
     this.grantDestinations(this.function.role, props.destinations);
     props.staging.grantReadStagedTokens(this.function.role);
+    props.staging.grantGiantUploads(this.function.role);
     if (props.destinationKmsKeys.length > 0) {
       // Multipart uploads into an SSE-KMS bucket generate a data key and decrypt it for every part.
       this.function.role.addToPrincipalPolicy(
@@ -123,54 +125,62 @@ export class CopyObjectsStep extends Construct {
     }
     grantTokenParameterRead(this, this.function.role, props.tokenParameterPath);
 
-    // The ItemBatcher nests BatchInput: PrepareBatch lifts it into the shape CopyBatch takes.
-    const prepare = new sfn.Pass(this, 'PrepareBatch', {
-      stateName: 'PrepareBatch',
-      comment: '{ Items, BatchInput: { Transfer } } -> { Items, BatchInput }',
-      parameters: {
-        Items: sfn.JsonPath.listAt('$.Items'),
-        BatchInput: sfn.JsonPath.objectAt('$.BatchInput.Transfer'),
-      },
-    });
     const copyBatch = new tasks.LambdaInvoke(this, 'CopyBatch', {
       stateName: 'CopyBatch',
-      comment: 'Copy the batch; objects not started before the deadline come back in Deferred',
+      comment: 'Copy the unit; what is left near the deadline comes back in Next',
       lambdaFunction: this.function.function,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
     });
-    retryLambdaServiceErrors(copyBatch, 8);
-    copyBatch.addRetry({
-      errors: [ErrorName.CredentialsEndpointError, ErrorName.TransientError],
-      interval: Duration.seconds(10),
-      backoffRate: 2,
-      maxAttempts: 4,
-      maxDelay: Duration.minutes(2),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    const carry = new sfn.Pass(this, 'CarryDeferred', {
-      stateName: 'CarryDeferred',
-      comment: 'Run the deferred objects, carrying the results so far',
+    this.retryCopyFunction(copyBatch);
+    const carry = new sfn.Pass(this, 'CarryOn', {
+      stateName: 'CarryOn',
+      comment: 'Run what is left of the unit, carrying the results so far',
       parameters: {
-        Items: sfn.JsonPath.listAt('$.Deferred'),
+        Unit: sfn.JsonPath.objectAt('$.Next'),
         BatchInput: sfn.JsonPath.objectAt('$.BatchInput'),
         Results: sfn.JsonPath.listAt('$.Results'),
+        Stalled: sfn.JsonPath.numberAt('$.Stalled'),
       },
     });
-    const moreDeferred = new sfn.Choice(this, 'MoreDeferred', { stateName: 'MoreDeferred' })
-      .when(sfn.Condition.isPresent('$.Deferred[0]'), carry.next(copyBatch))
-      .otherwise(new sfn.Succeed(this, 'BatchDone', { stateName: 'BatchDone' }));
+    const moreToDo = new sfn.Choice(this, 'MoreToDo', { stateName: 'MoreToDo' })
+      .when(sfn.Condition.isPresent('$.Next'), carry.next(copyBatch))
+      .otherwise(new sfn.Succeed(this, 'UnitDone', { stateName: 'UnitDone' }));
+    // A unit that fails in a later round keeps the credit of its earlier rounds: the child succeeds
+    // with the results so far and the error of the rest (Summarize counts each object once). A unit
+    // with nothing to its credit fails, and counts toward the Map's tolerated failures.
+    const keepCredit = new sfn.Choice(this, 'KeepCredit', { stateName: 'KeepCredit' })
+      .when(
+        sfn.Condition.isPresent('$.Results[0]'),
+        new sfn.Pass(this, 'CreditKept', {
+          stateName: 'CreditKept',
+          comment: 'Earlier rounds finished objects: report them, and the error of the rest',
+          parameters: {
+            Results: sfn.JsonPath.listAt('$.Results'),
+            Unfinished: sfn.JsonPath.objectAt('$.Unit'),
+            Failure: sfn.JsonPath.objectAt('$.Failure'),
+          },
+        }),
+      )
+      .otherwise(
+        new sfn.Fail(this, 'UnitFailed', {
+          stateName: 'UnitFailed',
+          comment: 'The unit failed before anything was finished',
+          errorPath: '$.Failure.Error',
+          causePath: '$.Failure.Cause',
+        }),
+      );
+    copyBatch.addCatch(keepCredit, { errors: [sfn.Errors.ALL], resultPath: '$.Failure' });
 
     this.map = new sfn.DistributedMap(this, 'CopyObjects', {
       stateName: 'CopyObjects',
-      comment: 'Copy the manifest in batches of child executions',
+      comment: 'Copy the manifest, one child execution per unit',
       label: COPY_OBJECTS_LABEL,
       itemReader: new ManifestReader(props.staging),
-      itemBatcher: new sfn.ItemBatcher({
-        maxItemsPerBatch: props.itemsPerBatch,
-        maxInputBytesPerBatch: MAX_INPUT_BYTES_PER_BATCH,
-        batchInput: { 'Transfer.$': '$.Plan.BatchInput' },
-      }),
+      itemSelector: {
+        Unit: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+        BatchInput: sfn.JsonPath.objectAt('$.Plan.BatchInput'),
+      },
       maxConcurrency: props.maxConcurrency,
       toleratedFailurePercentage: props.toleratedFailurePercentage,
       resultWriterV2: new RunResultWriter(props.staging),
@@ -178,7 +188,56 @@ export class CopyObjectsStep extends Construct {
       // Express children stop at 5 minutes; CopyBatch may run 15.
       mapExecutionType: sfn.StateMachineType.STANDARD,
     });
-    this.map.itemProcessor(prepare.next(copyBatch).next(moreDeferred));
+    this.map.itemProcessor(copyBatch.next(moreToDo));
+
+    this.prepareGiants = new tasks.LambdaInvoke(this, 'PrepareGiants', {
+      stateName: 'PrepareGiants',
+      comment: 'One multipart upload per giant object, recorded for its ranges',
+      lambdaFunction: this.function.function,
+      payload: sfn.TaskInput.fromObject({
+        Action: 'PrepareGiants',
+        Giants: sfn.JsonPath.objectAt('$.Plan.Giants'),
+        BatchInput: sfn.JsonPath.objectAt('$.Plan.BatchInput'),
+      }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: '$.Prepare',
+    });
+    this.retryCopyFunction(this.prepareGiants);
+    this.morePrepare = new sfn.Choice(this, 'MoreToPrepare', { stateName: 'MoreToPrepare' });
+    this.morePrepare.when(sfn.Condition.numberGreaterThan('$.Prepare.Remaining', 0), this.prepareGiants);
+
+    this.completeGiants = new tasks.LambdaInvoke(this, 'CompleteGiants', {
+      stateName: 'CompleteGiants',
+      comment: 'Check, complete (or abort) each giant object, and record how it ended',
+      lambdaFunction: this.function.function,
+      payload: sfn.TaskInput.fromObject({
+        Action: 'CompleteGiants',
+        Giants: sfn.JsonPath.objectAt('$.Plan.Giants'),
+        BatchInput: sfn.JsonPath.objectAt('$.Plan.BatchInput'),
+        Staging: sfn.JsonPath.objectAt('$.Plan.Staging'),
+        Map: sfn.JsonPath.objectAt('$.Map'),
+      }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: '$.Complete',
+    });
+    this.retryCopyFunction(this.completeGiants);
+    this.moreComplete = new sfn.Choice(this, 'MoreToComplete', { stateName: 'MoreToComplete' });
+    this.moreComplete.when(sfn.Condition.numberGreaterThan('$.Complete.Remaining', 0), this.completeGiants);
+  }
+
+  /** Lambda service errors, and the run's transient ones (a flaky credentials endpoint, SlowDown). */
+  private retryCopyFunction(task: tasks.LambdaInvoke): void {
+    retryLambdaServiceErrors(task, 8);
+    task.addRetry({
+      errors: [ErrorName.CredentialsEndpointError, ErrorName.TransientError],
+      interval: Duration.seconds(10),
+      backoffRate: 2,
+      maxAttempts: 4,
+      maxDelay: Duration.minutes(2),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
   }
 
   /**

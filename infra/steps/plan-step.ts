@@ -4,6 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CALLER_ERRORS, ErrorName } from '../../shared/errors';
+import { unitSettingsEnv, type UnitSettings } from '../../shared/units';
 import { PipelineFunction } from '../pipeline-function';
 import type { StagingBucket } from '../staging-bucket';
 import { grantTokenParameterRead, retryLambdaServiceErrors } from './common';
@@ -16,6 +17,8 @@ export interface PlanStepProps {
   readonly credentialsEndpoints: readonly string[];
   /** Accept tokens inline in the event (they stay in the execution's history). */
   readonly allowInlineTokens: boolean;
+  /** How Plan cuts the job into units. */
+  readonly units: UnitSettings;
 }
 
 /**
@@ -52,6 +55,7 @@ export class PlanStep extends Construct {
         TOKEN_KMS_KEY_ID: props.staging.tokenKey.keyArn,
         CREDENTIALS_ENDPOINTS: props.credentialsEndpoints.join(','),
         ALLOW_INLINE_TOKENS: String(props.allowInlineTokens),
+        ...unitSettingsEnv(props.units),
       },
     });
     const role = this.function.role;

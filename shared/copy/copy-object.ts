@@ -144,7 +144,7 @@ function destinationChecksum(out: CompleteMultipartUploadCommandOutput): string 
 }
 
 /** HeadObject on the destination; undefined when it cannot tell (no object, or no permission to look). */
-async function headDestination(
+export async function headDestination(
   client: S3Client,
   bucket: string,
   key: string,

@@ -340,6 +340,24 @@ export class SourceReader {
     return response;
   }
 
+  /**
+   * Reads an object known from the listing (a giant object's range): every ranged GET is pinned to
+   * this ETag, and checked against this size.
+   */
+  pin(object: { size: number; eTag: string }): void {
+    this.object = { size: object.size, eTag: object.eTag, metadata: {} };
+  }
+
+  /**
+   * HeadObject pinned to `eTag` (412: `SourceChanged`), in checksum mode: everything a copy carries over
+   * (content headers, metadata) and the stored checksum. Later ranged GETs are pinned to it.
+   */
+  async describe(eTag: string): Promise<SourceObject> {
+    const out = await this.headObject(eTag);
+    this.object = metadataOf(out as GetObjectCommandOutput, out.ContentLength ?? 0);
+    return this.object;
+  }
+
   /** HeadObject on the source (for Sync when the listing did not give size and ETag). */
   async head(): Promise<{ size: number; eTag: string }> {
     const out = await this.headObject();

@@ -4,6 +4,7 @@
  * the backend `E2E_BACKEND` selects (test/e2e/world.ts): the embedded S3 (`npm test`) or Ceph RGW
  * (`npm run test:rgw`).
  */
+import { unitObjects } from '../../shared/units';
 import { readFile } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CopyBatchInput, CopyBatchOutput, ItemResult, TransferResult } from '../../shared/contracts';
@@ -200,14 +201,19 @@ describe('deferred items', () => {
     const copyBatchOverride = async (input: CopyBatchInput): Promise<CopyBatchOutput> => {
       calls++;
       // Copies (pretends to) the first item of each call and defers the rest.
-      const [first, ...rest] = input.Items;
+      const [first, ...rest] = unitObjects(input.Unit ?? { Pack: input.Items ?? [] });
       const done: ItemResult = {
         Key: first.Key,
         DestKey: first.DestKey,
         Status: 'COPIED',
         Bytes: first.Size ?? 0,
       };
-      return { Results: [...(input.Results ?? []), done], Deferred: rest, BatchInput: input.BatchInput };
+      return {
+        Results: [...(input.Results ?? []), done],
+        ...(rest.length > 0 && { Next: { Pack: rest } }),
+        Stalled: 0,
+        BatchInput: input.BatchInput,
+      };
     };
     const outcome = await runPipelineLocally(
       { ...baseEvent(), Source: { Bucket: SOURCE, Prefix: `${PREFIX}odd/` } },

@@ -47,7 +47,8 @@ describe('configFromContext', () => {
     expect(from({})).toEqual({ ...DEFAULT_CONFIG, destinationBuckets: [] });
     expect(DEFAULT_CONFIG).toEqual({
       maxConcurrency: 100,
-      itemsPerBatch: 20,
+      objectsPerPack: 500,
+      partFanOutBytes: 4 * 1024 ** 3,
       toleratedFailurePercentage: 10,
       copyMemoryMb: 1769,
       copyTimeoutMinutes: 15,
@@ -70,7 +71,8 @@ describe('configFromContext', () => {
       from({
         destinationBuckets: 'a-bucket',
         maxConcurrency: '250',
-        itemsPerBatch: 5,
+        objectsPerPack: 5,
+        partFanOutBytes: '1073741824',
         toleratedFailurePercentage: '2.5',
         copyMemoryMb: '3008',
         copyTimeoutMinutes: '10',
@@ -79,7 +81,8 @@ describe('configFromContext', () => {
     ).toEqual({
       destinationBuckets: [{ bucketName: 'a-bucket' }],
       maxConcurrency: 250,
-      itemsPerBatch: 5,
+      objectsPerPack: 5,
+      partFanOutBytes: 1024 ** 3,
       toleratedFailurePercentage: 2.5,
       copyMemoryMb: 3008,
       copyTimeoutMinutes: 10,
@@ -93,12 +96,18 @@ describe('configFromContext', () => {
     });
   });
 
+  it('reads itemsPerBatch, the earlier name of objectsPerPack', () => {
+    expect(from({ itemsPerBatch: '40' }).objectsPerPack).toBe(40);
+    expect(from({ itemsPerBatch: '40', objectsPerPack: '30' }).objectsPerPack).toBe(30);
+  });
+
   it('names the key of a bad value', () => {
     expect(() => from({ maxConcurrency: 'lots' })).toThrow(
       /^maxConcurrency: expected a number from 1 to 10000/,
     );
-    expect(() => from({ itemsPerBatch: '0' })).toThrow(/^itemsPerBatch/);
-    expect(() => from({ itemsPerBatch: '2.5' })).toThrow(/^itemsPerBatch: expected a whole number/);
+    expect(() => from({ objectsPerPack: '0' })).toThrow(/^objectsPerPack/);
+    expect(() => from({ objectsPerPack: '2.5' })).toThrow(/^objectsPerPack: expected a whole number/);
+    expect(() => from({ partFanOutBytes: '1000' })).toThrow(/^partFanOutBytes/);
     expect(() => from({ toleratedFailurePercentage: 101 })).toThrow(/^toleratedFailurePercentage/);
     expect(() => from({ copyTimeoutMinutes: 16 })).toThrow(/^copyTimeoutMinutes/);
     expect(() => from({ copyMemoryMb: 64 })).toThrow(/^copyMemoryMb/);

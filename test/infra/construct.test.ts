@@ -74,7 +74,8 @@ describe('TransferPipeline in another app', () => {
   it('rejects settings it cannot honour', () => {
     const bad = (extra: Partial<TransferPipelineProps>) => () =>
       inAnotherApp(() => ({ destinationBuckets: ['a-bucket'], ...extra }));
-    expect(bad({ itemsPerBatch: 0 })).toThrow(/itemsPerBatch/);
+    expect(bad({ objectsPerPack: 0 })).toThrow(/objectsPerPack/);
+    expect(bad({ partFanOutBytes: 1024 })).toThrow(/partFanOutBytes/);
     expect(bad({ maxConcurrency: 1.5 })).toThrow(/maxConcurrency/);
     expect(bad({ toleratedFailurePercentage: 150 })).toThrow(/toleratedFailurePercentage/);
     expect(bad({ copyTimeout: Duration.minutes(20) })).toThrow(/copyTimeout/);
@@ -102,9 +103,12 @@ describe('the stack without destination buckets (what the one-machine host synth
     const statements = roleStatements(synth, 'CopyRole');
     expect(statements.map((s) => s.Sid).sort()).toEqual([
       'DecryptTokenParametersViaSsm',
+      'ListRunFiles',
+      'ReadRunFiles',
       'ReadStagedTokens',
       'ReadTokenParameters',
       'WriteOwnLogs',
+      'WriteUploadRecords',
     ]);
   });
 });
@@ -113,7 +117,7 @@ describe('settings reach the definition, the Lambdas and IAM', () => {
   const synth = synthesizeStack({
     destinationBuckets: [{ bucketName: 'dest-a' }],
     maxConcurrency: 7,
-    itemsPerBatch: 5,
+    objectsPerPack: 5,
     toleratedFailurePercentage: 25,
     copyMemoryMb: 3008,
     copyTimeoutMinutes: 10,
@@ -122,10 +126,16 @@ describe('settings reach the definition, the Lambdas and IAM', () => {
 
   it('in the Distributed Map', () => {
     const map = (definitionOf(synth).States as Record<string, Json>).CopyObjects;
-    expect(map).toMatchObject({
-      MaxConcurrency: 7,
-      ToleratedFailurePercentage: 25,
-      ItemBatcher: { MaxItemsPerBatch: 5 },
+    expect(map).toMatchObject({ MaxConcurrency: 7, ToleratedFailurePercentage: 25 });
+  });
+
+  it('in Plan, which cuts the units', () => {
+    const template = Template.fromJSON(synth.template);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Plan'),
+      Environment: {
+        Variables: Match.objectLike({ OBJECTS_PER_PACK: '5', COPY_TIMEOUT_SECONDS: '600' }),
+      },
     });
   });
 

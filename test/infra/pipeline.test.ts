@@ -62,6 +62,8 @@ describe('synthesis', () => {
     expect(ids).toEqual(
       [
         'CopyObjectsStep/Lambda/Function Annotation::AwsSolutions-L1',
+        'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/uploads/*]',
+        'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/tokens/*]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::dest-a/*]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::dest-b/earthdata/*]',
@@ -99,11 +101,23 @@ describe('synthesis', () => {
 });
 
 describe('state machine definition (JSONPath)', () => {
-  it('is Plan -> NothingToCopy -> CopyObjects -> Summarize, with the plan failure path', () => {
+  it('is Plan -> NothingToCopy -> [PrepareGiants] -> CopyObjects -> [CompleteGiants] -> Summarize', () => {
     expect(definition.QueryLanguage).toBeUndefined();
     expect(definition.StartAt).toBe('Plan');
     expect(Object.keys(states).sort()).toEqual(
-      ['CopyObjects', 'DescribePlanError', 'NothingToCopy', 'Plan', 'PlanFailed', 'Summarize'].sort(),
+      [
+        'AnyGiants',
+        'CompleteGiants',
+        'CopyObjects',
+        'DescribePlanError',
+        'MoreToComplete',
+        'MoreToPrepare',
+        'NothingToCopy',
+        'Plan',
+        'PlanFailed',
+        'PrepareGiants',
+        'Summarize',
+      ].sort(),
     );
     expect(states.Plan.Next).toBe('NothingToCopy');
     expect(states.NothingToCopy).toMatchObject({
@@ -116,10 +130,53 @@ describe('state machine definition (JSONPath)', () => {
           ],
           Next: 'Summarize',
         },
+        { Variable: '$.Plan.Units.Giants', NumericGreaterThan: 0, Next: 'PrepareGiants' },
       ],
       Default: 'CopyObjects',
     });
-    expect(copyObjects.Next).toBe('Summarize');
+    expect(states.PrepareGiants).toMatchObject({
+      Type: 'Task',
+      Resource: '<CopyFunction.Arn>',
+      Parameters: {
+        Action: 'PrepareGiants',
+        'Giants.$': '$.Plan.Giants',
+        'BatchInput.$': '$.Plan.BatchInput',
+      },
+      ResultPath: '$.Prepare',
+      Next: 'MoreToPrepare',
+      // A failed preparation still completes (aborts) what was prepared, then summarizes.
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Map', Next: 'CompleteGiants' }],
+    });
+    expect(states.MoreToPrepare).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.Prepare.Remaining', NumericGreaterThan: 0, Next: 'PrepareGiants' }],
+      Default: 'CopyObjects',
+    });
+    expect(copyObjects.Next).toBe('AnyGiants');
+    expect(states.AnyGiants).toEqual({
+      Type: 'Choice',
+      Comment: expect.any(String),
+      Choices: [{ Variable: '$.Plan.Units.Giants', NumericGreaterThan: 0, Next: 'CompleteGiants' }],
+      Default: 'Summarize',
+    });
+    expect(states.CompleteGiants).toMatchObject({
+      Resource: '<CopyFunction.Arn>',
+      Parameters: {
+        Action: 'CompleteGiants',
+        'Giants.$': '$.Plan.Giants',
+        'BatchInput.$': '$.Plan.BatchInput',
+        'Staging.$': '$.Plan.Staging',
+        'Map.$': '$.Map',
+      },
+      ResultPath: '$.Complete',
+      Next: 'MoreToComplete',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Complete', Next: 'Summarize' }],
+    });
+    expect(states.MoreToComplete).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.Complete.Remaining', NumericGreaterThan: 0, Next: 'CompleteGiants' }],
+      Default: 'Summarize',
+    });
     expect(states.Summarize.End).toBe(true);
   });
 
@@ -173,7 +230,7 @@ describe('state machine definition (JSONPath)', () => {
     });
   });
 
-  it('CopyObjects reads the JSONL manifest from the plan, in batches, and writes results to staging', () => {
+  it('CopyObjects reads the JSONL manifest of units from the plan, one child per unit, and writes results to staging', () => {
     expect(copyObjects).toMatchObject({
       Type: 'Map',
       Label: 'CopyObjects',
@@ -182,11 +239,7 @@ describe('state machine definition (JSONPath)', () => {
         ReaderConfig: { InputType: 'JSONL' },
         Parameters: { 'Bucket.$': '$.Plan.Manifest.Bucket', 'Key.$': '$.Plan.Manifest.Key' },
       },
-      ItemBatcher: {
-        MaxItemsPerBatch: 20,
-        MaxInputBytesPerBatch: 100_000,
-        BatchInput: { 'Transfer.$': '$.Plan.BatchInput' },
-      },
+      ItemSelector: { 'Unit.$': '$$.Map.Item.Value', 'BatchInput.$': '$.Plan.BatchInput' },
       MaxConcurrency: 100,
       ToleratedFailurePercentage: 10,
       ResultWriter: {
@@ -194,35 +247,33 @@ describe('state machine definition (JSONPath)', () => {
         Parameters: { 'Bucket.$': '$.Plan.Staging.Bucket', 'Prefix.$': '$.Plan.Staging.Prefix' },
       },
       ResultPath: '$.Map',
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Map', Next: 'Summarize' }],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Map', Next: 'AnyGiants' }],
     });
-    expect(copyObjects.ItemBatcher as Json).not.toHaveProperty('MaxInputBytesPerBatchPath');
-    expect((copyObjects.ItemBatcher as Json).MaxInputBytesPerBatch).toBeLessThanOrEqual(256 * 1024);
+    // One unit per child: Plan sizes units (shared/units.ts), no ItemBatcher regroups them.
+    expect(copyObjects).not.toHaveProperty('ItemBatcher');
     expect(copyObjects.ResultWriter).not.toHaveProperty('WriterConfig');
   });
 
-  it('runs each batch as a STANDARD child: CopyBatch, looping over deferred objects', () => {
+  it('runs each unit as a STANDARD child: CopyBatch, looping over what is left, keeping earlier credit', () => {
     expect((copyObjects.ItemProcessor as Json).ProcessorConfig).toEqual({
       Mode: 'DISTRIBUTED',
       ExecutionType: 'STANDARD',
     });
-    expect((copyObjects.ItemProcessor as Json).StartAt).toBe('PrepareBatch');
+    expect((copyObjects.ItemProcessor as Json).StartAt).toBe('CopyBatch');
     expect(Object.keys(child).sort()).toEqual([
-      'BatchDone',
-      'CarryDeferred',
+      'CarryOn',
       'CopyBatch',
-      'MoreDeferred',
-      'PrepareBatch',
+      'CreditKept',
+      'KeepCredit',
+      'MoreToDo',
+      'UnitDone',
+      'UnitFailed',
     ]);
-    expect(child.PrepareBatch).toMatchObject({
-      Type: 'Pass',
-      Parameters: { 'Items.$': '$.Items', 'BatchInput.$': '$.BatchInput.Transfer' },
-      Next: 'CopyBatch',
-    });
     expect(child.CopyBatch).toMatchObject({
       Type: 'Task',
       Resource: '<CopyFunction.Arn>',
-      Next: 'MoreDeferred',
+      Next: 'MoreToDo',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Failure', Next: 'KeepCredit' }],
     });
     expect(child.CopyBatch).not.toHaveProperty('Parameters');
     expect(child.CopyBatch).not.toHaveProperty('ResultPath');
@@ -237,17 +288,38 @@ describe('state machine definition (JSONPath)', () => {
         JitterStrategy: 'FULL',
       },
     ]);
-    expect(child.MoreDeferred).toEqual({
+    expect(child.MoreToDo).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.Deferred[0]', IsPresent: true, Next: 'CarryDeferred' }],
-      Default: 'BatchDone',
+      Choices: [{ Variable: '$.Next', IsPresent: true, Next: 'CarryOn' }],
+      Default: 'UnitDone',
     });
-    expect(child.CarryDeferred).toMatchObject({
+    expect(child.CarryOn).toMatchObject({
       Type: 'Pass',
-      Parameters: { 'Items.$': '$.Deferred', 'BatchInput.$': '$.BatchInput', 'Results.$': '$.Results' },
+      Parameters: {
+        'Unit.$': '$.Next',
+        'BatchInput.$': '$.BatchInput',
+        'Results.$': '$.Results',
+        'Stalled.$': '$.Stalled',
+      },
       Next: 'CopyBatch',
     });
-    expect(child.BatchDone).toEqual({ Type: 'Succeed' });
+    expect(child.UnitDone).toEqual({ Type: 'Succeed' });
+    // Credit from earlier rounds: the child succeeds with those results and the rest's error.
+    expect(child.KeepCredit).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.Results[0]', IsPresent: true, Next: 'CreditKept' }],
+      Default: 'UnitFailed',
+    });
+    expect(child.CreditKept).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'Results.$': '$.Results', 'Unfinished.$': '$.Unit', 'Failure.$': '$.Failure' },
+      End: true,
+    });
+    expect(child.UnitFailed).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.Failure.Error',
+      CausePath: '$.Failure.Cause',
+    });
   });
 
   it('Summarize takes the whole state and its output is the execution output', () => {
@@ -326,6 +398,9 @@ describe('Lambdas', () => {
     const allowlist =
       'https://*.earthdata.nasa.gov,https://*.earthdatacloud.nasa.gov,https://*.asf.alaska.edu';
     expect(env('PlanFunction')).toEqual({
+      OBJECTS_PER_PACK: '500',
+      PART_FAN_OUT_BYTES: String(4 * 1024 ** 3),
+      COPY_TIMEOUT_SECONDS: '900',
       STAGING_BUCKET: '<StagingBucket>',
       TOKEN_PARAMETER_PATH: '/s3-direct-transfer/',
       TOKEN_KMS_KEY_ID: '<TokenKey.Arn>',
@@ -489,7 +564,7 @@ describe('IAM, role by role', () => {
     );
   });
 
-  it('CopyBatch: writes only the destinations (under their prefixes), reads only staged tokens', () => {
+  it('CopyBatch: writes only the destinations (under their prefixes); of staging, reads tokens and run files, writes upload records', () => {
     expect(sortStatements(roleStatements(synth, 'CopyRole'))).toEqual(
       sortStatements([
         ownLogs('CopyLogs'),
@@ -510,6 +585,19 @@ describe('IAM, role by role', () => {
           Condition: { StringLike: { 's3:prefix': ['earthdata/*'] } },
         },
         { Sid: 'ReadStagedTokens', Action: ['s3:GetObject'], Resource: ['<StagingBucket.Arn>/tokens/*'] },
+        // Giant objects: the run's giants list, upload records and map results; records written.
+        { Sid: 'ReadRunFiles', Action: ['s3:GetObject'], Resource: ['<StagingBucket.Arn>/runs/*'] },
+        {
+          Sid: 'WriteUploadRecords',
+          Action: ['s3:PutObject'],
+          Resource: ['<StagingBucket.Arn>/runs/*/uploads/*'],
+        },
+        {
+          Sid: 'ListRunFiles',
+          Action: ['s3:ListBucket'],
+          Resource: ['<StagingBucket.Arn>'],
+          Condition: { StringLike: { 's3:prefix': ['runs/*'] } },
+        },
         ...tokenParameterStatements,
       ]),
     );
@@ -601,11 +689,11 @@ describe('IAM, role by role', () => {
         }
       }
     }
-    // CopyBatch reads nothing of the staging bucket but the staged tokens.
-    const copyStaging = roleStatements(synth, 'CopyRole').flatMap((s) =>
-      s.Resource.filter((r) => r.includes('StagingBucket')),
-    );
-    expect(copyStaging).toEqual(['<StagingBucket.Arn>/tokens/*']);
+    // CopyBatch writes nothing of the staging bucket but the giant objects' upload records (and results).
+    const copyStagingWrites = roleStatements(synth, 'CopyRole')
+      .filter((s) => s.Action.some((a) => writes.test(a)))
+      .flatMap((s) => s.Resource.filter((r) => r.includes('StagingBucket')));
+    expect(copyStagingWrites).toEqual(['<StagingBucket.Arn>/runs/*/uploads/*']);
   });
 });
 

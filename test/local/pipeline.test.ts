@@ -2,6 +2,7 @@
  * The real synthesized definition (local/definition/definition.json, built from infra/) running in the one-machine
  * host with fake Lambda handlers: proves the whole definition runs locally, Distributed Map included.
  */
+import { emptyUnitCounts, unitObjects } from '../../shared/units';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type {
   CopyBatchOutput,
   ItemResult,
   ManifestItem,
+  WorkUnit,
   PlanOutput,
 } from '../../shared/contracts';
 import { FolderStagingStore } from '../../shared/staging';
@@ -54,11 +56,15 @@ function fakePlan(keys: string[], options: { dryRun?: boolean } = {}): LambdaHan
       Size: i + 1,
       ETag: `e${i}`,
     }));
-    await staging.put(`${prefix}manifest.jsonl`, items.map((item) => `${JSON.stringify(item)}\n`).join(''));
+    // Packs of 20 objects, as Plan cuts small objects.
+    const units: WorkUnit[] = [];
+    for (let i = 0; i < items.length; i += 20) units.push({ Pack: items.slice(i, i + 20) });
+    await staging.put(`${prefix}manifest.jsonl`, units.map((unit) => `${JSON.stringify(unit)}\n`).join(''));
     const plan: PlanOutput = {
       Manifest: { Bucket: staging.bucket, Key: `${prefix}manifest.jsonl` },
       Count: items.length,
       Bytes: items.reduce((sum, item) => sum + (item.Size ?? 0), 0),
+      Units: { ...emptyUnitCounts(), Packs: units.length, PackedObjects: items.length, Lines: units.length },
       DryRun: options.dryRun ?? false,
       BatchInput: {
         CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
@@ -79,9 +85,9 @@ function fakeCopy(calls: CopyBatchInput[], failKeys: string[] = []): LambdaHandl
   return async (event) => {
     const input = event as CopyBatchInput;
     calls.push(input);
-    if (input.Items.some((item) => failKeys.includes(item.Key)))
-      throw named('CopyFailed', 'the batch crashed');
-    const [first, ...rest] = input.Items;
+    const objects = unitObjects(input.Unit ?? { Pack: input.Items ?? [] });
+    if (objects.some((item) => failKeys.includes(item.Key))) throw named('CopyFailed', 'the batch crashed');
+    const [first, ...rest] = objects;
     const result: ItemResult = {
       Key: first.Key,
       DestKey: first.DestKey,
@@ -90,7 +96,8 @@ function fakeCopy(calls: CopyBatchInput[], failKeys: string[] = []): LambdaHandl
     };
     const output: CopyBatchOutput = {
       Results: [...(input.Results ?? []), result],
-      Deferred: rest,
+      ...(rest.length > 0 && { Next: { Pack: rest } }),
+      Stalled: 0,
       BatchInput: input.BatchInput,
     };
     return output;
@@ -162,7 +169,7 @@ describe('the synthesized definition in the local host', () => {
     // Each batch of n items loops n times through CopyBatch; the first call gets PrepareBatch's shape.
     expect(copyCalls).toHaveLength(45);
     const firsts = copyCalls.filter((call) => call.Results === undefined);
-    expect(firsts.map((call) => call.Items.length).sort()).toEqual([20, 20, 5]);
+    expect(firsts.map((call) => unitObjects(call.Unit!).length).sort()).toEqual([20, 20, 5]);
     for (const call of copyCalls) expect(call.BatchInput.RunId).toBe('run-1');
   });
 

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BatchInput, CopyBatchInput, ManifestItem } from '../../../shared/contracts';
+import type { BatchInput, CopyBatchInput, CopyBatchOutput, ManifestItem } from '../../../shared/contracts';
+import { unitObjects } from '../../../shared/units';
 import type { CopyObjectParams, CopyResult } from '../../../shared/copy';
 import { ErrorName, TransferError } from '../../../shared/errors';
 import { FolderStagingStore } from '../../../shared/staging';
-import { copyBatch, type CopyBatchDeps } from '../../../functions/copy-batch/copy-batch';
+import { copyBatch, NO_PROGRESS_ROUNDS, type CopyBatchDeps } from '../../../functions/copy-batch/copy-batch';
 import { resolveTokenReference } from '../../../functions/copy-batch/source-side';
 import { ThroughputEstimator } from '../../../functions/copy-batch/throughput';
 import { copyTuningFromEnv } from '../../../functions/copy-batch/wiring';
@@ -22,6 +23,10 @@ const batchInput: BatchInput = {
   Sync: false,
   RunId: 'run-1',
 };
+
+/** The keys of the objects a round left for the next one. */
+const deferredKeys = (out: CopyBatchOutput): string[] =>
+  unitObjects(out.Next ?? { Pack: [] }).map((d) => d.Key);
 
 const item = (key: string, size = 1000): ManifestItem => ({
   Key: key,
@@ -76,7 +81,8 @@ describe('copyBatch', () => {
       },
       { Key: 'c', DestKey: 'out/c', Status: 'COPIED', Bytes: 1000, Check: 'md5-etag' },
     ]);
-    expect(out.Deferred).toEqual([]);
+    expect(out.Next).toBeUndefined();
+    expect(out.Stalled).toBe(0);
     expect(out.BatchInput).toBe(batchInput);
     expect(d.copy).toHaveBeenCalledTimes(2);
     expect((d.copy as jest.Mock).mock.calls[0][0]).toMatchObject({
@@ -145,19 +151,29 @@ describe('copyBatch', () => {
     expect(d.copy).not.toHaveBeenCalled();
   });
 
-  it('throws a systemic failure met during a copy, after stopping new starts', async () => {
+  it('returns what it finished before a systemic failure, and throws it when it finished nothing', async () => {
     const copy = jest.fn(async (p: CopyObjectParams) => {
       if (p.source.key === 'b')
         throw new TransferError(ErrorName.CredentialsEndpointError, 'endpoint down (HTTP 503)');
       return copied(p);
     });
+    // 'a' was copied in this invocation: its credit comes back, with the rest of the unit.
+    const first = await copyBatch(
+      { Items: [item('a'), item('b'), item('c'), item('d')], BatchInput: batchInput },
+      deps({ copy, concurrency: 1 }),
+    );
+    expect(copy.mock.calls.map((c) => c[0].source.key)).toEqual(['a', 'b']);
+    expect(first.Results.map((r) => [r.Key, r.Status])).toEqual([['a', 'COPIED']]);
+    expect(deferredKeys(first)).toEqual(['b', 'c', 'd']);
+    expect(first.Stalled).toBe(0);
+    // The next round meets the failure before finishing anything: thrown, for Retry/Catch.
     await expect(
       copyBatch(
-        { Items: [item('a'), item('b'), item('c'), item('d')], BatchInput: batchInput },
+        { Unit: first.Next, BatchInput: batchInput, Results: first.Results, Stalled: first.Stalled },
         deps({ copy, concurrency: 1 }),
       ),
     ).rejects.toMatchObject({ name: 'CredentialsEndpointError' });
-    expect(copy.mock.calls.map((c) => c[0].source.key)).toEqual(['a', 'b']);
+    expect(copy.mock.calls.map((c) => c[0].source.key)).toEqual(['a', 'b', 'b']);
   });
 
   it('passes Sync and the copy options through', async () => {
@@ -211,7 +227,7 @@ describe('copyBatch: the Lambda deadline', () => {
     // 900 (fresh), 800, ..., 300 s left; 200 s left is not enough.
     expect(out.Results.every((r) => r.Status === 'COPIED')).toBe(true);
     expect(out.Results.map((r) => r.Key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
-    expect(out.Deferred.map((d) => d.Key)).toEqual(['k7', 'k8', 'k9', 'k10', 'k11']);
+    expect(deferredKeys(out)).toEqual(['k7', 'k8', 'k9', 'k10', 'k11']);
   });
 
   it('learns throughput from finished copies', () => {
@@ -232,7 +248,7 @@ describe('copyBatch: the Lambda deadline', () => {
       deps({ copy, concurrency: 1, remainingTimeMs: () => remaining }),
     );
     expect(out.Results.map((r) => r.Key)).toEqual(['a']);
-    expect(out.Deferred.map((d) => d.Key)).toEqual(['b', 'c']);
+    expect(deferredKeys(out)).toEqual(['b', 'c']);
   });
 
   describe('with a watchdog', () => {
@@ -267,10 +283,10 @@ describe('copyBatch: the Lambda deadline', () => {
       const out = await running;
       expect(aborted).toEqual(['slow']);
       expect(out.Results.map((r) => r.Key)).toEqual(['quick']);
-      expect(out.Deferred.map((d) => d.Key)).toEqual(['slow']);
+      expect(deferredKeys(out)).toEqual(['slow']);
     });
 
-    it('fails (not defers forever) an object that did not fit in a whole invocation', async () => {
+    it('fails with NoProgress (not defers forever) an object that never fits in a whole invocation', async () => {
       let remaining = 900_000;
       const copy = jest.fn(
         (p: CopyObjectParams) =>
@@ -280,19 +296,28 @@ describe('copyBatch: the Lambda deadline', () => {
             );
           }),
       );
-      const running = copyBatch(
-        { Items: [item('huge', 5000 * 1024 * MiB)], BatchInput: batchInput },
-        deps({ copy, remainingTimeMs: () => remaining }),
-      );
-      await jest.advanceTimersByTimeAsync(1_000);
-      remaining = 5_000;
-      await jest.advanceTimersByTimeAsync(1_000);
-      const out = await running;
-      expect(out.Deferred).toEqual([]);
-      expect(out.Results[0]).toMatchObject({
+      let input: CopyBatchInput = { Unit: item('huge', 5000 * 1024 * MiB), BatchInput: batchInput };
+      const stalled: number[] = [];
+      let out: CopyBatchOutput | undefined;
+      for (let round = 0; round < NO_PROGRESS_ROUNDS; round++) {
+        remaining = 900_000;
+        const running = copyBatch(input, deps({ copy, remainingTimeMs: () => remaining }));
+        await jest.advanceTimersByTimeAsync(1_000);
+        remaining = 5_000;
+        await jest.advanceTimersByTimeAsync(1_000);
+        out = await running;
+        stalled.push(out.Stalled);
+        if (out.Next)
+          input = { Unit: out.Next, BatchInput: batchInput, Results: out.Results, Stalled: out.Stalled };
+      }
+      expect(stalled).toEqual([1, 2, 3]);
+      expect(out!.Next).toBeUndefined();
+      expect(out!.Results).toHaveLength(1);
+      expect(out!.Results[0]).toMatchObject({
+        Key: 'huge',
         Status: 'FAILED',
-        Error: 'CopyFailed',
-        Cause: expect.stringContaining('did not finish within a whole invocation'),
+        Error: 'NoProgress',
+        Cause: expect.stringContaining('did not finish in 3 invocations in a row'),
       });
     });
   });

@@ -82,7 +82,7 @@ it('copies the batch and publishes ObjectsCopied, BytesCopied and CredentialRefr
       },
     };
     const context = { getRemainingTimeInMillis: () => 900_000, awsRequestId: 'r-1' } as unknown as Context;
-    output = await handler(input, context);
+    output = (await handler(input, context)) as CopyBatchOutput;
   } finally {
     spy.mockRestore();
   }

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { RefreshingCredentials } from '../../../shared/credentials';
 import { createLogger } from '../../../shared/log';
+import type { ManifestItem, WorkUnit } from '../../../shared/contracts';
 import type { StagingStore } from '../../../shared/staging';
 import { planTransfer } from '../../../functions/plan/plan';
 import { ONE_MACHINE_POLICY } from '../../../shared/run-policy';
@@ -16,6 +17,10 @@ import { ONE_MACHINE_POLICY } from '../../../shared/run-policy';
 const PAGES = 1000;
 const PAGE_SIZE = 1000;
 const MiB = 1024 * 1024;
+/** One key in 100,000 is a 5 GiB object: copied as part ranges, listed in giants.jsonl. */
+const GIANT_SIZE = 5 * 1024 * MiB;
+const isGiant = (n: number): boolean => n % 100_000 === 7;
+const GIANTS = 10;
 
 /** A full garbage collection, so that heap samples measure what is retained, not garbage not yet collected. */
 function collectGarbage(): () => void {
@@ -43,7 +48,7 @@ function lazyListingClient(pages: number, onPage: () => void): S3Client {
           const n = page * PAGE_SIZE + i;
           return {
             Key: `${input.Prefix}${String(Math.floor(n / 10_000)).padStart(4, '0')}/granule-${n}.nc`,
-            Size: 1000 + (n % 1000),
+            Size: isGiant(n) ? GIANT_SIZE : 1000 + (n % 1000),
             ETag: `"${n.toString(16).padStart(32, '0')}"`,
           };
         }),
@@ -58,14 +63,38 @@ function lazyListingClient(pages: number, onPage: () => void): S3Client {
   return client;
 }
 
-/** A staging store that reads the manifest as a slow-ish network upload would, counting lines and bytes. */
+/**
+ * A staging store that reads the manifest as a slow-ish network upload would, counting lines, bytes and
+ * the objects of each kind of unit; and counts the lines of the giants list.
+ */
 function countingStore(onChunk: () => void) {
-  const seen = { lines: 0, bytes: 0, firstLine: '', lastLine: '' };
+  const seen = {
+    lines: 0,
+    bytes: 0,
+    firstLine: '',
+    lastLine: '',
+    packed: 0,
+    objects: 0,
+    ranges: 0,
+    giantLines: 0,
+  };
+  const count = (line: string): void => {
+    const unit = JSON.parse(line) as WorkUnit;
+    if ('Pack' in unit) seen.packed += unit.Pack.length;
+    else if ('Range' in unit) seen.ranges++;
+    else seen.objects++;
+  };
   let tail = '';
   let chunks = 0;
   const store: StagingStore = {
     bucket: 'staging',
     put: async (key, body) => {
+      if (key.endsWith('giants.jsonl')) {
+        seen.giantLines = String(await readAll(body))
+          .split('\n')
+          .filter(Boolean).length;
+        return;
+      }
       if (!key.endsWith('manifest.jsonl')) return; // the staged token
       if (typeof body === 'string' || Buffer.isBuffer(body)) throw new Error('expected a stream');
       await pipeline(
@@ -80,6 +109,7 @@ function countingStore(onChunk: () => void) {
             if (seen.lines === 0 && lines.length > 0) seen.firstLine = lines[0];
             if (lines.length > 0) seen.lastLine = lines[lines.length - 1];
             seen.lines += lines.length;
+            lines.forEach(count);
             seen.bytes += chunk.length;
             // A network upload is slower than the listing's CPU work: make the listing wait for it.
             if (++chunks % 16 === 0) setTimeout(done, 1);
@@ -98,8 +128,15 @@ function countingStore(onChunk: () => void) {
   return { store, seen, tail: () => tail };
 }
 
+async function readAll(body: string | Buffer | NodeJS.ReadableStream): Promise<string> {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return String(body);
+  let text = '';
+  for await (const chunk of body) text += String(chunk);
+  return text;
+}
+
 describe('planTransfer: a 1,000,000-key listing', () => {
-  it('streams the manifest with bounded memory', async () => {
+  it('streams the manifest of units (packs and ranges) with bounded memory', async () => {
     const gc = collectGarbage();
     gc();
     // Buffers (the stream's queued chunks) live outside the V8 heap: count them too.
@@ -159,22 +196,38 @@ describe('planTransfer: a 1,000,000-key listing', () => {
 
     expect(listCalls).toBe(PAGES);
     expect(out.Count).toBe(PAGES * PAGE_SIZE);
-    expect(counting.seen.lines).toBe(PAGES * PAGE_SIZE);
     expect(counting.tail()).toBe('');
-    expect(JSON.parse(counting.seen.firstLine)).toEqual({
-      Key: 'big/0000/granule-0.nc',
-      DestKey: 'copy/0000/granule-0.nc',
-      Size: 1000,
-      ETag: '0'.repeat(32),
+    // Every object once: in a pack, or (the giants) as ranges listed in giants.jsonl.
+    expect(counting.seen.packed + counting.seen.objects + GIANTS).toBe(PAGES * PAGE_SIZE);
+    expect(out.Units).toMatchObject({
+      Giants: GIANTS,
+      GiantBytes: GIANTS * GIANT_SIZE,
+      Ranges: counting.seen.ranges,
+      PackedObjects: counting.seen.packed,
+      Objects: counting.seen.objects,
+      Lines: counting.seen.lines,
     });
-    expect(JSON.parse(counting.seen.lastLine)).toMatchObject({ Key: 'big/0099/granule-999999.nc' });
-    // Sizes are 1000 + n % 1000: each 1000-key page sums to 1000*1000 + 499500.
-    expect(out.Bytes).toBe(PAGES * (1000 * 1000 + 499_500));
+    // 5 GiB in 8 MiB parts, 128 parts (1 GiB) per range.
+    expect(counting.seen.ranges).toBe(GIANTS * 5);
+    expect(counting.seen.giantLines).toBe(GIANTS);
+    // 999,990 small objects in packs of 500.
+    expect(out.Units.Packs).toBe(Math.ceil((PAGES * PAGE_SIZE - GIANTS) / 500));
+    expect(counting.seen.lines).toBe(out.Units.Packs + out.Units.Ranges + out.Units.Objects);
+    const first = JSON.parse(counting.seen.firstLine) as WorkUnit;
+    expect('Range' in first || 'Pack' in first).toBe(true);
+    const lastUnit = JSON.parse(counting.seen.lastLine) as { Pack: ManifestItem[] };
+    expect(lastUnit.Pack.at(-1)).toMatchObject({ Key: 'big/0099/granule-999999.nc' });
+    // Sizes are 1000 + n % 1000 (each 1000-key page sums to 1000*1000 + 499500), but for the giants.
+    const giantsInstead = Array.from({ length: GIANTS }, (_, i) => i * 100_000 + 7).reduce(
+      (sum, n) => sum + GIANT_SIZE - (1000 + (n % 1000)),
+      0,
+    );
+    expect(out.Bytes).toBe(PAGES * (1000 * 1000 + 499_500) + giantsInstead);
 
     const growthMiB = (peakHeap - baseline) / MiB;
     const retainedMiB = (peakRetained - baseline) / MiB;
     console.log(
-      `1M-key plan: ${seconds.toFixed(1)} s, manifest ${(counting.seen.bytes / MiB).toFixed(0)} MiB, ` +
+      `1M-key plan: ${seconds.toFixed(1)} s, ${counting.seen.lines} units, manifest ${(counting.seen.bytes / MiB).toFixed(0)} MiB, ` +
         `heap growth ${growthMiB.toFixed(0)} MiB (retained after GC ${retainedMiB.toFixed(0)} MiB), ` +
         `peak RSS ${(peakRss / MiB).toFixed(0)} MiB`,
     );

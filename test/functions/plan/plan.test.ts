@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ManifestItem, PlanOutput } from '../../../shared/contracts';
+import type { ManifestItem, PlanOutput, WorkUnit } from '../../../shared/contracts';
+import { unitKind, unitObjects, unitPolicy } from '../../../shared/units';
 import {
   RefreshingCredentials,
   clearTokenCache,
@@ -73,13 +74,18 @@ async function harness(): Promise<Harness> {
   return { dir, staging, fetcher, deps };
 }
 
-async function manifestOf(staging: StagingStore, output: PlanOutput): Promise<ManifestItem[]> {
+async function unitsOf(staging: StagingStore, output: PlanOutput): Promise<WorkUnit[]> {
   const text = await staging.getText(output.Manifest.Key);
   if (text === undefined) throw new Error('no manifest');
   return text
     .split('\n')
     .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as ManifestItem);
+    .map((line) => JSON.parse(line) as WorkUnit);
+}
+
+/** The objects of the manifest's units, in manifest order. */
+async function manifestOf(staging: StagingStore, output: PlanOutput): Promise<ManifestItem[]> {
+  return (await unitsOf(staging, output)).flatMap(unitObjects);
 }
 
 const objects = (keys: string[], size = 10): _Object[] =>
@@ -228,6 +234,65 @@ describe('planTransfer: Source.Prefix', () => {
       ['granules/2024/x.h5', 'mirror/podaac/2024/x.h5'],
       ['granules/y.h5', 'mirror/podaac/y.h5'],
     ]);
+  });
+
+  it('writes units: small objects packed, a giant object as part ranges listed in giants.jsonl', async () => {
+    const GiB = 1024 ** 3;
+    s3Mock.on(ListObjectsV2Command).resolves({
+      Contents: [
+        { Key: 'g/a.h5', Size: 100, ETag: '"e-a"' },
+        { Key: 'g/huge.h5', Size: 3 * GiB, ETag: '"e-huge"' },
+        { Key: 'g/b.h5', Size: 200, ETag: '"e-b"' },
+      ],
+      IsTruncated: false,
+    });
+    const out = await planTransfer(prefixEvent({ Prefix: 'g/' }, { Prefix: 'm/' }), {
+      ...h.deps,
+      units: unitPolicy({ partFanOutBytes: GiB }),
+    });
+    const units = await unitsOf(h.staging, out);
+    // The pack stays open while the giant's ranges are written: it comes last.
+    expect(units.map(unitKind)).toEqual(['range', 'range', 'range', 'pack']);
+    expect(units.slice(0, 3).map((u) => ('Range' in u ? [u.Range.FirstPart, u.Range.LastPart] : []))).toEqual(
+      [
+        [1, 128],
+        [129, 256],
+        [257, 384],
+      ],
+    );
+    expect(units[0]).toEqual({
+      Range: expect.objectContaining({ Key: 'g/huge.h5', DestKey: 'm/huge.h5', ETag: 'e-huge', Giant: 0 }),
+    });
+    expect(out).toMatchObject({
+      Count: 3,
+      Bytes: 3 * GiB + 300,
+      Units: { Packs: 1, PackedObjects: 2, Objects: 0, Ranges: 3, Giants: 1, GiantBytes: 3 * GiB, Lines: 4 },
+      Giants: { Bucket: h.staging.bucket, Key: `runs/${RUN}/giants.jsonl` },
+    });
+    const giants = (await h.staging.getText(out.Giants!.Key))!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(giants).toEqual([
+      {
+        Giant: 0,
+        Key: 'g/huge.h5',
+        DestKey: 'm/huge.h5',
+        Size: 3 * GiB,
+        ETag: 'e-huge',
+        PartSize: 8 * 1024 ** 2,
+        Parts: 384,
+        Ranges: 3,
+      },
+    ]);
+  });
+
+  it('writes no giants list when no object is giant', async () => {
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: objects(['g/a', 'g/b']), IsTruncated: false });
+    const out = await planTransfer(prefixEvent({ Prefix: 'g/' }), h.deps);
+    expect(out.Giants).toBeUndefined();
+    expect(out.Units).toMatchObject({ Giants: 0, Ranges: 0, Packs: 1, Lines: 1 });
+    expect(await h.staging.list(`runs/${RUN}/giants`)).toEqual([]);
   });
 
   it('records a failed item when a destination key would exceed 1024 bytes', async () => {

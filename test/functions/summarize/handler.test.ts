@@ -1,3 +1,4 @@
+import { emptyUnitCounts } from '../../../shared/units';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -30,6 +31,7 @@ const planOutput: PlanOutput = {
   Manifest: { Bucket: 'staging-bucket', Key: `${PREFIX}/manifest.jsonl` },
   Count: 2,
   Bytes: 30,
+  Units: { ...emptyUnitCounts(), Objects: 2, Lines: 2 },
   DryRun: false,
   BatchInput: {
     CredentialsEndpoint: 'https://tea.test.earthdatacloud.nasa.gov/s3credentials',
@@ -68,7 +70,7 @@ describe('summarize handler', () => {
               { Key: 'a.h5', DestKey: 'a.h5', Status: 'COPIED', Bytes: 10 },
               { Key: 'b.h5', DestKey: 'b.h5', Status: 'SKIPPED', Bytes: 0 },
             ],
-            Deferred: [],
+            Stalled: 0,
             BatchInput: planOutput.BatchInput,
           }),
           Status: 'SUCCEEDED',

@@ -1,3 +1,4 @@
+import { emptyUnitCounts } from '../../../shared/units';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,7 @@ function plan(count: number, overrides: Partial<PlanOutput> = {}): PlanOutput {
     Manifest: { Bucket: 'staging-bucket', Key: `${PREFIX}/manifest.jsonl` },
     Count: count,
     Bytes: 0,
+    Units: { ...emptyUnitCounts(), Objects: count, Lines: count },
     DryRun: false,
     BatchInput: batchInput(),
     Staging: { Bucket: 'staging-bucket', Prefix: PREFIX },
@@ -119,7 +121,7 @@ function entry(
   if (status === 'SUCCEEDED') {
     const output: CopyBatchOutput = {
       Results: outcome.results ?? [],
-      Deferred: [],
+      Stalled: 0,
       BatchInput: batchInput(),
     };
     return { ...base, ...stop, Output: JSON.stringify(output), OutputDetails: { Included: true } };

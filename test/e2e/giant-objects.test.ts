@@ -1,0 +1,178 @@
+/**
+ * Giant objects end to end: copied as part ranges by several child executions into one multipart upload
+ * that PrepareGiants created and CompleteGiants completed, under short Lambda deadlines and credentials
+ * that expire every few seconds, through the state machine CDK synthesizes.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { runPipelineLocally, type LocalRunOptions } from '../../local/pipeline';
+import type { TransferResult } from '../../shared/contracts';
+import { itNeeds, startE2EWorld, type E2EWorld } from './world';
+
+const MiB = 1024 * 1024;
+const SOURCE_NAME = 'giant-source';
+const DEST_NAME = 'giant-destination';
+
+jest.setTimeout(240_000);
+
+let world: E2EWorld;
+let admin: S3Client;
+let SOURCE: string;
+let DEST: string;
+
+/** Deterministic bytes: a repeated 1 MiB block with the offset stamped into each block. */
+function* blocks(size: number, seed: number): Generator<Buffer> {
+  const base = createHash('sha256').update(`seed-${seed}`).digest();
+  const block = Buffer.alloc(MiB);
+  for (let i = 0; i < MiB; i += base.length) base.copy(block, i);
+  for (let offset = 0; offset < size; offset += MiB) {
+    const chunk = Buffer.from(block.subarray(0, Math.min(MiB, size - offset)));
+    chunk.writeUInt32BE(offset / MiB, 0);
+    yield chunk;
+  }
+}
+
+function sha256Of(size: number, seed: number): string {
+  const hash = createHash('sha256');
+  for (const chunk of blocks(size, seed)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+async function seed(key: string, size: number, seedNumber: number): Promise<void> {
+  await admin.send(
+    new PutObjectCommand({
+      Bucket: SOURCE,
+      Key: key,
+      Body: Readable.from(blocks(size, seedNumber)),
+      ContentLength: size,
+      ContentType: 'application/x-hdf5',
+      Metadata: { mission: 'icesat-2' },
+    }),
+  );
+}
+
+async function destinationSha256(key: string): Promise<string> {
+  const out = await admin.send(new GetObjectCommand({ Bucket: DEST, Key: key }));
+  const hash = createHash('sha256');
+  for await (const chunk of out.Body as Readable) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function openUploads(): Promise<number> {
+  const out = await admin.send(new ListMultipartUploadsCommand({ Bucket: DEST }));
+  return out.Uploads?.length ?? 0;
+}
+
+function run(key: string, extra: Partial<LocalRunOptions> = {}): ReturnType<typeof runPipelineLocally> {
+  return runPipelineLocally(
+    {
+      CredentialsEndpoint: world.credentialsEndpoint,
+      BearerToken: world.token,
+      Source: { Bucket: SOURCE, Key: key },
+      Dest: { Bucket: DEST },
+    },
+    {
+      s3Config: world.s3Config(),
+      destinationCredentials: world.destinationCredentials,
+      maxConcurrency: 8,
+      ...extra,
+    },
+  );
+}
+
+beforeAll(async () => {
+  world = await startE2EWorld({
+    sourceBuckets: [SOURCE_NAME],
+    destinationBuckets: [DEST_NAME],
+    credentialLifetimeSeconds: 3,
+  });
+  SOURCE = world.bucket(SOURCE_NAME);
+  DEST = world.bucket(DEST_NAME);
+  admin = world.adminClient();
+});
+
+afterAll(async () => {
+  admin?.destroy();
+  await world?.stop();
+});
+
+describe('a giant object', () => {
+  it('is copied byte-identical in parallel ranges, read about once, counted once, with no upload left open', async () => {
+    const size = 1024 * MiB;
+    await seed('atl03/giant.h5', size, 1);
+    world.emulator?.resetCounters();
+    const started = Date.now();
+    const outcome = await run('atl03/giant.h5', {
+      // As a Lambda with an 8 s timeout sees it: the object must go in ranges of ~150 MB.
+      units: { lambdaTimeoutSeconds: 8 },
+      // 4 ranges at once, 4 parts each, as Lambdas would; the emulator checks every part's CRC32, so
+      // the parts' SHA-256 is left out of their signatures (it would double this test's CPU).
+      maxConcurrency: 4,
+      copyOptions: { queueSize: 4, unsignedPayload: 'always' },
+    });
+    console.log(`1 GiB giant copy: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Read before the checks below read the destination.
+    const served = world.emulator?.counters.bytesServed;
+    const uploadParts = world.emulator?.counters.requests.UploadPart;
+    expect(outcome.execution.Status).toBe('SUCCEEDED');
+    const result = outcome.result as TransferResult;
+    expect(result.Failures).toEqual([]);
+    expect(result).toMatchObject({ Copied: 1, Skipped: 0, Failed: 0, Bytes: size });
+    expect(await destinationSha256('atl03/giant.h5')).toBe(sha256Of(size, 1));
+    const head = await admin.send(new HeadObjectCommand({ Bucket: DEST, Key: 'atl03/giant.h5' }));
+    expect(head.ContentType).toBe('application/x-hdf5');
+    expect(head.Metadata).toMatchObject({ mission: 'icesat-2' });
+    expect(await openUploads()).toBe(0);
+    if (world.emulator) {
+      // Every byte read about once: 1.1 x the object at most, HEADs and listing included.
+      expect(served).toBeLessThanOrEqual(1.1 * size);
+      expect(uploadParts).toBeGreaterThanOrEqual(size / (8 * MiB));
+    }
+    const report = JSON.parse((await outcome.staging.getText(result.Report!.Key))!) as {
+      Items: { Key: string; Status: string; Check: string }[];
+      Notes: string[];
+    };
+    expect(report.Items).toEqual([
+      expect.objectContaining({ Key: 'atl03/giant.h5', Status: 'COPIED', Check: expect.any(String) }),
+    ]);
+    // The emulator keeps a full-object checksum of every object: the parts were checked against it.
+    if (world.emulator) expect(report.Items[0].Check).toMatch(/-full-object$/);
+    expect(report.Notes.join(' ')).toMatch(/copied as \d+ part ranges/);
+  });
+
+  itNeeds('emulator', 'replacing the source mid-copy needs the emulator’s fault injection')(
+    'whose range fails for good is reported with that range’s error, its upload aborted, nothing visible',
+    async () => {
+      const size = 96 * MiB;
+      await seed('atl03/changing.h5', size, 2);
+      // Replaced once 40 MiB were read: the ranges that read after that meet If-Match 412.
+      world.emulator!.faults.replaceSourceAfterBytes = {
+        bucket: SOURCE,
+        key: 'atl03/changing.h5',
+        afterBytes: 40 * MiB,
+        body: 'a different object now',
+      };
+      const outcome = await run('atl03/changing.h5', {
+        units: { partFanOutBytes: 16 * MiB, rangeBytes: 16 * MiB },
+        maxConcurrency: 2,
+      });
+      world.emulator!.resetFaults();
+      expect(outcome.execution.Status).toBe('SUCCEEDED');
+      const result = outcome.result as TransferResult;
+      expect(result).toMatchObject({ Copied: 0, Failed: 1 });
+      expect(result.Failures[0]).toMatchObject({ Key: 'atl03/changing.h5', Error: 'SourceChanged' });
+      expect(result.Failures[0].Cause).toMatch(/upload was aborted/);
+      await expect(
+        admin.send(new HeadObjectCommand({ Bucket: DEST, Key: 'atl03/changing.h5' })),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+      expect(await openUploads()).toBe(0);
+    },
+  );
+});
