@@ -17,6 +17,7 @@ export const ErrorName = {
   IntegrityError: 'IntegrityError',
   TransientError: 'TransientError',
   CopyFailed: 'CopyFailed',
+  TooManyDeletes: 'TooManyDeletes',
 } as const;
 
 export type ErrorNameValue = (typeof ErrorName)[keyof typeof ErrorName];

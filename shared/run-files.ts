@@ -12,6 +12,9 @@ export const runPrefix = (runId: string): string => `${RUNS_PREFIX}${runId}/`;
 /** The JSONL manifest Plan writes and the Distributed Map reads. */
 export const manifestKey = (runId: string): string => `${runPrefix(runId)}manifest.jsonl`;
 
+/** A Sync run's planned deletions (JSONL, one `{"DestKey","Size"}` per line), written by Plan. */
+export const deletesKey = (runId: string): string => `${runPrefix(runId)}deletes.jsonl`;
+
 /**
  * Staged tokens live apart from run files, under a prefix of their own: their own KMS key, a 1-day
  * expiry and a bucket policy that lets only the copy Lambda read them.
