@@ -2,8 +2,9 @@
  * Merges a source listing and a destination listing of 1,000,000 keys each (ListObjectsV2-sized pages of
  * 1000 generated on demand, no network), one object in 1000 of each kind missing, resized, older or
  * extra, and prints the decisions, the time and the peak heap and RSS.
- * Run: `npx tsx bench/sync-merge-1m.ts [keys]` (add `node --expose-gc` through tsx's `--expose-gc` for
- * a heap sampled after collections: `node --expose-gc --import tsx bench/sync-merge-1m.ts`).
+ * Run: `npx tsx bench/sync-merge-1m.ts [keys]`. The bound, shown: with the heap capped at 16 MiB,
+ * `node --max-old-space-size=16 --max-semi-space-size=1 --import tsx bench/sync-merge-1m.ts` completes,
+ * where holding one side's 1,000,000 entries alone runs out of memory.
  */
 import { syncMerge, type DestEntry, type SourceEntry } from '../functions/plan/sync-merge';
 
