@@ -1,7 +1,7 @@
 import { parseBucketAndPrefix, type BucketAndPrefix } from '../shared/aws/s3-names';
 import { DEFAULT_CREDENTIALS_ENDPOINTS, parseEndpointPattern } from '../shared/credentials/endpoint';
 import { DEFAULT_OBJECTS_PER_PACK, DEFAULT_PART_FAN_OUT_BYTES } from '../shared/units';
-import { readMirrorsFile, type Mirror } from './mirrors/mirrors-file';
+import { readMirrorsFile, type Mirror, type ValidateMirrorsOptions } from './mirrors/mirrors-file';
 
 /**
  * Pipeline settings read from the CDK context (cdk.json `context`, or `-c key=value` on the command
@@ -32,6 +32,8 @@ export interface PipelineConfig {
   readonly credentialsEndpoints: readonly string[];
   /** Accept tokens inline in the event. */
   readonly allowInlineTokens: boolean;
+  /** Let mirrors delete destination objects the source no longer has (`Options.Delete`). */
+  readonly allowMirrorDeletes: boolean;
   /** The state machine's TimeoutSeconds. */
   readonly executionTimeout: number;
   /** The account that must own destination buckets; `any` turns the check off; absent: the stack's. */
@@ -62,6 +64,7 @@ export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
   dashboard: true,
   credentialsEndpoints: DEFAULT_CREDENTIALS_ENDPOINTS,
   allowInlineTokens: false,
+  allowMirrorDeletes: false,
   // A day: runs of a million objects take hours; a stuck one holds its token no longer than this.
   executionTimeout: 24 * 3600,
   destinationKmsKeys: [],
@@ -83,6 +86,7 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'credentialsEndpoints',
   'allowInlineTokens',
+  'allowMirrorDeletes',
   'executionTimeout',
   'destinationBucketOwner',
   'destinationKmsKeys',
@@ -99,6 +103,7 @@ export function configFromContext(context: ContextReader): PipelineConfig {
   const destinationBuckets = parseDestinations(context('destinationBuckets'));
   const credentialsEndpoints = parseCredentialsEndpoints(context('credentialsEndpoints'));
   const destinationBucketOwner = optionalString(context, 'destinationBucketOwner');
+  const allowMirrorDeletes = boolean(context, 'allowMirrorDeletes');
   if (destinationBucketOwner !== undefined && !/^(\d{12}|any)$/.test(destinationBucketOwner)) {
     throw new Error(
       `destinationBucketOwner: expected a 12-digit account id or "any", got ${JSON.stringify(destinationBucketOwner)}`,
@@ -119,11 +124,16 @@ export function configFromContext(context: ContextReader): PipelineConfig {
     copyMemoryMb: integer(context, 'copyMemoryMb', 128, 10_240),
     copyTimeoutMinutes: integer(context, 'copyTimeoutMinutes', 1, 15),
     tokenParameterPath,
-    mirrors: mirrorsFrom(context, tokenParameterPath, destinationBuckets, credentialsEndpoints),
+    mirrors: mirrorsFrom(context, tokenParameterPath, {
+      destinations: destinationBuckets,
+      credentialsEndpoints,
+      allowMirrorDeletes,
+    }),
     dashboard: boolean(context, 'dashboard'),
     ...(alarmEmail !== undefined && { alarmEmail: parseAlarmEmail(alarmEmail) }),
     credentialsEndpoints,
     allowInlineTokens: boolean(context, 'allowInlineTokens'),
+    allowMirrorDeletes,
     executionTimeout: integer(context, 'executionTimeout', 60, 365 * 24 * 3600),
     ...(destinationBucketOwner !== undefined && { destinationBucketOwner }),
     destinationKmsKeys: listOf(context('destinationKmsKeys'), 'destinationKmsKeys').map((arn) => {
@@ -139,13 +149,10 @@ export function configFromContext(context: ContextReader): PipelineConfig {
 function mirrorsFrom(
   context: ContextReader,
   tokenParameterPath: string,
-  destinations: DestinationSpec[],
-  credentialsEndpoints: readonly string[],
+  options: Omit<ValidateMirrorsOptions, 'source'>,
 ): Mirror[] {
   const file = optionalString(context, 'mirrorsFile');
-  return file === undefined
-    ? []
-    : readMirrorsFile(file, tokenParameterPath, { destinations, credentialsEndpoints });
+  return file === undefined ? [] : readMirrorsFile(file, tokenParameterPath, options);
 }
 
 /** An e-mail address, checked for its shape only (SNS asks the address to confirm). */
@@ -163,7 +170,10 @@ function optionalString(context: ContextReader, key: (typeof CONTEXT_KEYS)[numbe
   return raw.trim() || undefined;
 }
 
-function boolean(context: ContextReader, key: 'dashboard' | 'allowInlineTokens'): boolean {
+function boolean(
+  context: ContextReader,
+  key: 'dashboard' | 'allowInlineTokens' | 'allowMirrorDeletes',
+): boolean {
   const raw = context(key);
   if (raw === undefined || raw === null || raw === '') return DEFAULT_CONFIG[key];
   if (raw === true || raw === 'true') return true;

@@ -21,6 +21,7 @@ export const ErrorName = {
   NoProgress: 'NoProgress',
   /** A giant object's multipart upload lacks parts when the Map has ended (a range never reported). */
   MissingParts: 'MissingParts',
+  TooManyDeletes: 'TooManyDeletes',
 } as const;
 
 export type ErrorNameValue = (typeof ErrorName)[keyof typeof ErrorName];

@@ -24,6 +24,9 @@ export const uploadRecordKey = (runId: string, giant: number): string =>
 export const giantResultKey = (runId: string, giant: number): string =>
   `${runPrefix(runId)}${UPLOADS_FOLDER}${giant}.result.json`;
 
+/** A Sync run's planned deletions (JSONL, one `{"DestKey","Size"}` per line), written by Plan. */
+export const deletesKey = (runId: string): string => `${runPrefix(runId)}deletes.jsonl`;
+
 /**
  * Staged tokens live apart from run files, under a prefix of their own: their own KMS key, a 1-day
  * expiry and a bucket policy that lets only the copy Lambda read them.

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { DEFAULT_CREDENTIALS_ENDPOINTS, endpointRefusal } from '../../shared/credentials/endpoint';
 import { formatPath, parseEvent } from '../../shared/event';
 import { parseJsonText } from '../../shared/json-text';
+import { mirrorDeletesProblem, withMirrorDefaults } from './mirror-deletes';
 
 /** A mirror as written in the mirrors file (or given to the construct). */
 export interface MirrorSpec {
@@ -37,7 +38,7 @@ export interface MirrorSpec {
   readonly flexibleWindowMinutes?: number;
   /**
    * The transfer event, authenticated with `BearerTokenParameter` (under the stack's token path).
-   * `Options.Sync` defaults to true.
+   * `Options.Sync` defaults to true. `Options.Delete` needs the stack's `allowMirrorDeletes`.
    */
   readonly event: unknown;
 }
@@ -273,11 +274,14 @@ export interface ValidateMirrorsOptions {
   readonly destinations?: readonly MirrorDestination[];
   /** The credentials endpoints the pipeline allows: a mirror naming another is refused. @default the defaults */
   readonly credentialsEndpoints?: readonly string[];
+  /** The stack lets mirrors delete (`Options.Delete`); a mirror that deletes is refused otherwise. @default false */
+  readonly allowMirrorDeletes?: boolean;
 }
 
 /**
  * Validates mirrors and applies their defaults (`enabled` true, `flexibleWindowMinutes` 15,
- * `Options.Sync` true). Validating a validated list returns it unchanged.
+ * `Options.Sync` true). A mirror with `Options.Delete` needs `allowMirrorDeletes`. Validating a validated
+ * list returns it unchanged.
  *
  * @throws Error listing every problem, one per line: `<source>: mirror "<name>": <field>: <problem>`
  */
@@ -309,15 +313,17 @@ export function validateMirrors(
       return;
     }
     seen.set(key, index);
+    // Checked as the schedule will send it: Delete, say, needs the Sync a mirror defaults to.
+    const event = withMirrorDefaults(mirror.event);
     const problem =
-      eventProblem(mirror.event, tokenParameterPath) ??
-      endpointProblem(mirror.event, options.credentialsEndpoints ?? DEFAULT_CREDENTIALS_ENDPOINTS) ??
-      (options.destinations && destinationProblem(mirror.event, options.destinations));
+      eventProblem(event, tokenParameterPath) ??
+      endpointProblem(event, options.credentialsEndpoints ?? DEFAULT_CREDENTIALS_ENDPOINTS) ??
+      (options.destinations && destinationProblem(event, options.destinations)) ??
+      mirrorDeletesProblem(event, options.allowMirrorDeletes ?? false);
     if (problem !== undefined) {
       report(problem);
       return;
     }
-    const eventOptions = isRecord(mirror.event.Options) ? mirror.event.Options : {};
     mirrors.push({
       name: mirror.name,
       schedule: mirror.schedule,
@@ -325,7 +331,7 @@ export function validateMirrors(
       enabled: mirror.enabled ?? true,
       ...(mirror.description !== undefined && { description: mirror.description }),
       flexibleWindowMinutes: mirror.flexibleWindowMinutes ?? DEFAULT_FLEXIBLE_WINDOW_MINUTES,
-      event: { ...mirror.event, Options: { ...eventOptions, Sync: eventOptions.Sync ?? true } },
+      event,
     });
   });
   if (problems.length > 0) throw new Error(problems.map((p) => `${source}: ${p}`).join('\n'));

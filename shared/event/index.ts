@@ -1,4 +1,6 @@
 export {
+  DEFAULT_MAX_DELETES,
+  DELETE_SOURCE_FORMS,
   eventAuth,
   MAX_SOURCE_KEYS,
   parseEvent,

@@ -17,6 +17,9 @@ import {
 } from './rules';
 import type { EventAuth, EventAuthFields, SourceSpec, TransferEvent } from './types';
 
+/** `Options.MaxDeletes` when the event does not say. */
+export const DEFAULT_MAX_DELETES = 1000;
+
 /** Most entries a `Source.Keys` list may hold. */
 export const MAX_SOURCE_KEYS = 10_000;
 
@@ -145,12 +148,20 @@ const destSchema = z
     }
   }, always);
 
+const MAX_DELETES_EXPECTED = 'a whole number from 0 up (the most objects one run may delete)';
+
 const optionsShape = {
   Sync: z.boolean({ error: typeError(BOOLEAN_EXPECTED) }).optional(),
   DryRun: z.boolean({ error: typeError(BOOLEAN_EXPECTED) }).optional(),
+  Delete: z.boolean({ error: typeError(BOOLEAN_EXPECTED) }).optional(),
+  MaxDeletes: z
+    .number({ error: typeError(MAX_DELETES_EXPECTED) })
+    .int({ error: `expected ${MAX_DELETES_EXPECTED}, got a fraction or an unsafe integer` })
+    .min(0, { error: `expected ${MAX_DELETES_EXPECTED}, got a negative number` })
+    .optional(),
 };
 const optionsSchema = z.strictObject(optionsShape, {
-  error: typeError('an object with optional booleans Sync and DryRun'),
+  error: typeError('an object with optional booleans Sync, DryRun and Delete, and MaxDeletes'),
 });
 
 const AUTH_FIELDS = ['BearerToken', 'BearerTokenParameter', 'JwtCookie'] as const;
@@ -212,8 +223,42 @@ function toTransferEvent(raw: z.output<typeof eventObjectSchema>): TransferEvent
       ...(d.Key !== undefined && { Key: d.Key }),
       ...(d.Prefix !== undefined && { Prefix: d.Prefix }),
     },
-    Options: { Sync: raw.Options?.Sync ?? false, DryRun: raw.Options?.DryRun ?? false },
+    Options: {
+      Sync: raw.Options?.Sync ?? false,
+      DryRun: raw.Options?.DryRun ?? false,
+      Delete: raw.Options?.Delete ?? false,
+      MaxDeletes: raw.Options?.MaxDeletes ?? DEFAULT_MAX_DELETES,
+    },
   };
+}
+
+/** Source forms whose listing tells which destination objects have no source: the ones Delete may mirror. */
+export const DELETE_SOURCE_FORMS = ['Prefix'] as const;
+
+/** Options.Delete only with Sync and a prefix-type source. */
+function deletionIssues(ctx: z.RefinementCtx, options: unknown, source: unknown): void {
+  if (!isRecord(options)) return;
+  // MaxDeletes alone is harmless (a run without Delete deletes nothing), and normalized events carry it.
+  if (options.Delete !== true) return;
+  if (options.Sync !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['Options', 'Delete'],
+      message:
+        'only allowed with Options.Sync true (a mirror deletes what the source no longer has, after comparing both listings)',
+    });
+  }
+  const forms = presentFields(source, SOURCE_FORMS);
+  if (forms.length > 0 && !forms.some((form) => (DELETE_SOURCE_FORMS as readonly string[]).includes(form))) {
+    const allowed = listing(DELETE_SOURCE_FORMS.map((f) => `Source.${f}`));
+    ctx.addIssue({
+      code: 'custom',
+      path: ['Options', 'Delete'],
+      message:
+        `only allowed with a prefix-type source (${allowed}), not with ${listing(forms.map((f) => `Source.${f}`))}: ` +
+        'only a listing tells which destination objects have no source counterpart',
+    });
+  }
 }
 
 const eventObjectSchema = z
@@ -230,6 +275,7 @@ const eventObjectSchema = z
       'BearerToken (an Earthdata Login token), BearerTokenParameter (an SSM parameter name) or JwtCookie (an asf-urs cookie)',
     );
     const { Source: source, Dest: dest } = event;
+    deletionIssues(ctx, event.Options, source);
     if (isRecord(source) && isRecord(dest) && dest.Key !== undefined && source.Key === undefined) {
       const forms = presentFields(source, SOURCE_FORMS);
       if (forms.length > 0) {

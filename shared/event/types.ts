@@ -30,6 +30,10 @@ export interface DestSpec {
 export interface TransferOptions {
   readonly Sync: boolean;
   readonly DryRun: boolean;
+  /** Delete destination objects under the mapped prefix that the source no longer has (Sync, prefix-type source). */
+  readonly Delete: boolean;
+  /** With Delete: the run fails with TooManyDeletes, deleting nothing, when it would delete more. */
+  readonly MaxDeletes: number;
 }
 
 /** Exactly one way to authenticate to the credentials endpoint. */

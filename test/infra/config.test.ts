@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configFromContext, DEFAULT_CONFIG, parseDestinations, parseParameterPath } from '../../infra/config';
 
 const from = (context: Record<string, unknown>) => configFromContext((key) => context[key]);
@@ -61,6 +64,7 @@ describe('configFromContext', () => {
         'https://*.asf.alaska.edu',
       ],
       allowInlineTokens: false,
+      allowMirrorDeletes: false,
       executionTimeout: 86_400,
       destinationKmsKeys: [],
     });
@@ -91,6 +95,7 @@ describe('configFromContext', () => {
       dashboard: true,
       credentialsEndpoints: DEFAULT_CONFIG.credentialsEndpoints,
       allowInlineTokens: false,
+      allowMirrorDeletes: false,
       executionTimeout: 86_400,
       destinationKmsKeys: [],
     });
@@ -171,5 +176,25 @@ describe('token custody settings', () => {
     expect(() => from({ executionTimeout: '30' })).toThrow(/^executionTimeout/);
     expect(() => from({ destinationBucketOwner: '1234' })).toThrow(/^destinationBucketOwner/);
     expect(() => from({ destinationKmsKeys: 'alias/mine' })).toThrow(/^destinationKmsKeys/);
+  });
+
+  it('reads allowMirrorDeletes (off unless said) and lets the mirrors file delete only then', () => {
+    expect(from({}).allowMirrorDeletes).toBe(false);
+    expect(from({ allowMirrorDeletes: 'true' }).allowMirrorDeletes).toBe(true);
+    expect(from({ allowMirrorDeletes: false }).allowMirrorDeletes).toBe(false);
+    expect(() => from({ allowMirrorDeletes: 'yes' })).toThrow(/^allowMirrorDeletes: expected true or false/);
+    const file = join(mkdtempSync(join(tmpdir(), 'config-deletes-')), 'mirrors.json');
+    const event = {
+      CredentialsEndpoint: 'https://archive.podaac.earthdata.nasa.gov/s3credentials',
+      BearerTokenParameter: '/s3-direct-transfer/edl-token',
+      Source: { Bucket: 'podaac-ops-cumulus-protected', Prefix: 'MUR-JPL-L4-GLOB-v4.1/' },
+      Dest: { Bucket: 'my-science-bucket', Prefix: 'mur/' },
+      Options: { Delete: true, MaxDeletes: 10 },
+    };
+    writeFileSync(file, JSON.stringify({ mirrors: [{ name: 'mur', schedule: 'rate(1 day)', event }] }));
+    const context = { mirrorsFile: file, destinationBuckets: 'my-science-bucket' };
+    expect(() => from(context)).toThrow(/mirror "mur": event\.Options\.Delete: .*allowMirrorDeletes=true/);
+    const [mirror] = from({ ...context, allowMirrorDeletes: 'true' }).mirrors;
+    expect(mirror.event.Options).toEqual({ Delete: true, MaxDeletes: 10, Sync: true });
   });
 });

@@ -142,6 +142,77 @@ describe('validateMirrors', () => {
     expect(check([], { Bucket: 'my-science-bucket' })).toMatch(/its destinationBuckets: none/);
   });
 
+  describe('deletions', () => {
+    const deleting = (options: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      mirror({ event: { ...event, ...extra, Options: options } });
+    const refusal = (spec: Record<string, unknown>, allowMirrorDeletes = true): string => {
+      try {
+        validateMirrors([spec], PATH, { allowMirrorDeletes });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected the mirror to be refused');
+    };
+
+    it('accepts Delete and MaxDeletes when the stack opts in, with the mirror default Sync true', () => {
+      const [m] = validateMirrors([deleting({ Delete: true, MaxDeletes: 25 })], PATH, {
+        allowMirrorDeletes: true,
+      });
+      expect(m.event.Options).toEqual({ Delete: true, MaxDeletes: 25, Sync: true });
+      expect(validateMirrors([m], PATH, { allowMirrorDeletes: true })).toEqual([m]);
+      // Delete false and MaxDeletes alone need no consent: they delete nothing.
+      expect(validateMirrors([deleting({ Delete: false, MaxDeletes: 5 })], PATH)).toHaveLength(1);
+    });
+
+    it('refuses a mirror that deletes unless the stack opts in with allowMirrorDeletes', () => {
+      const spec = deleting({ Delete: true });
+      expect(refusal(spec, false)).toBe(
+        'mirrors: mirror "podaac-mur": event.Options.Delete: this deployment does not let mirrors delete: ' +
+          'deploy with -c allowMirrorDeletes=true, which gives the copy role s3:DeleteObject on the ' +
+          'destination buckets (Options.MaxDeletes still caps each run)',
+      );
+      expect(() => validateMirrors([spec], PATH)).toThrow(/allowMirrorDeletes/);
+    });
+
+    it.each<[string, Record<string, unknown>, Record<string, unknown>, RegExp]>([
+      [
+        'Delete with Sync false',
+        { Sync: false, Delete: true },
+        {},
+        /event: Options\.Delete: only allowed with Options\.Sync true/,
+      ],
+      [
+        'Delete with a Keys source',
+        { Delete: true },
+        { Source: { Bucket: 'podaac-ops-cumulus-protected', Keys: ['a.nc'] } },
+        /Options\.Delete: only allowed with a prefix-type source \(Source\.Prefix\), not with Source\.Keys/,
+      ],
+      [
+        'Delete with a Key source',
+        { Delete: true },
+        { Source: { Bucket: 'podaac-ops-cumulus-protected', Key: 'a.nc' } },
+        /Options\.Delete: only allowed with a prefix-type source/,
+      ],
+      [
+        'a negative MaxDeletes',
+        { Delete: true, MaxDeletes: -3 },
+        {},
+        /Options\.MaxDeletes: expected a whole number/,
+      ],
+      [
+        'a MaxDeletes of 1.5',
+        { Delete: true, MaxDeletes: 1.5 },
+        {},
+        /Options\.MaxDeletes: expected a whole number/,
+      ],
+      ['Delete as a string', { Delete: 'true' }, {}, /Options\.Delete: expected true or false/],
+    ])('refuses %s at synth, with the event rules', (_name, options, extra, expected) => {
+      const message = refusal(deleting(options, extra));
+      expect(message).toMatch(/^mirrors: mirror "podaac-mur": InvalidInput: invalid event: /);
+      expect(message).toMatch(expected);
+    });
+  });
+
   it('checks the mirror fields, naming each', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ name: 'has space' }, /^mirrors: mirrors\[0\]: name: expected 1-64 characters/],

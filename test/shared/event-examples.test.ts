@@ -19,6 +19,7 @@ describe('docs/examples', () => {
         'prefix.json',
         'single-key.json',
         'ssm-token.json',
+        'sync-delete.json',
       ]),
     );
   });
@@ -44,5 +45,7 @@ describe('docs/examples', () => {
     expect(eventAuth(ssm).kind).toBe('bearer-parameter');
     expect(ssm.Options.Sync).toBe(true);
     expect(eventAuth(load('jwt-cookie.json')).kind).toBe('cookie');
+    const mirror = load('sync-delete.json');
+    expect(mirror.Options).toEqual({ Sync: true, DryRun: false, Delete: true, MaxDeletes: 50 });
   });
 });

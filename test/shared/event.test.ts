@@ -1,5 +1,6 @@
 import { TransferError } from '../../shared/errors';
 import {
+  DELETE_SOURCE_FORMS,
   eventAuth,
   formatPath,
   parseEvent,
@@ -27,6 +28,10 @@ const BASE = {
   Source: { Bucket: 'podaac-ops-cumulus-protected', Key: 'MUR-JPL-L4-GLOB-v4.1/granule.nc' },
   Dest: { Bucket: 'my-science-bucket' },
 };
+
+const NO_DELETES = { Delete: false, MaxDeletes: 1000 };
+const PREFIX_SOURCE = { Bucket: 'podaac-ops-cumulus-protected', Prefix: 'MUR-JPL-L4-GLOB-v4.1/' };
+const mirrorWith = (Options: unknown, Source: unknown = PREFIX_SOURCE) => ({ ...BASE, Source, Options });
 
 const withTop = (fields: Record<string, unknown>) => ({ ...BASE, ...fields });
 const withSource = (Source: unknown) => ({ ...BASE, Source });
@@ -65,14 +70,47 @@ function stringLeaves(value: unknown): string[] {
 }
 
 describe('parseEvent: valid events', () => {
-  it('accepts the example event of docs/contracts.md unchanged', () => {
-    expect(parseEvent(SEED)).toEqual(SEED);
+  it('accepts the example event of docs/contracts.md unchanged, adding only the deletion defaults', () => {
+    expect(parseEvent(SEED)).toEqual({ ...SEED, Options: { ...SEED.Options, ...NO_DELETES } });
   });
 
-  it('defaults Options to Sync false, DryRun false', () => {
-    expect(parseEvent(BASE).Options).toEqual({ Sync: false, DryRun: false });
-    expect(parseEvent(withTop({ Options: {} })).Options).toEqual({ Sync: false, DryRun: false });
-    expect(parseEvent(withTop({ Options: { DryRun: true } })).Options).toEqual({ Sync: false, DryRun: true });
+  it('defaults Options to Sync false, DryRun false, Delete false, MaxDeletes 1000', () => {
+    expect(parseEvent(BASE).Options).toEqual({ Sync: false, DryRun: false, ...NO_DELETES });
+    expect(parseEvent(withTop({ Options: {} })).Options).toEqual({
+      Sync: false,
+      DryRun: false,
+      ...NO_DELETES,
+    });
+    expect(parseEvent(withTop({ Options: { DryRun: true } })).Options).toEqual({
+      Sync: false,
+      DryRun: true,
+      ...NO_DELETES,
+    });
+  });
+
+  it('accepts Delete with Sync and a Prefix source, with or without MaxDeletes (0 allowed)', () => {
+    const mirror = (options: Record<string, unknown>) =>
+      parseEvent({ ...withSource({ Bucket: 'abc', Prefix: 'p/' }), Options: options }).Options;
+    expect(mirror({ Sync: true, Delete: true })).toEqual({
+      Sync: true,
+      DryRun: false,
+      Delete: true,
+      MaxDeletes: 1000,
+    });
+    expect(mirror({ Sync: true, Delete: true, MaxDeletes: 0, DryRun: true })).toEqual({
+      Sync: true,
+      DryRun: true,
+      Delete: true,
+      MaxDeletes: 0,
+    });
+    expect(mirror({ Sync: true, Delete: true, MaxDeletes: 2_000_000 }).MaxDeletes).toBe(2_000_000);
+    expect(mirror({ Sync: true, Delete: false }).Delete).toBe(false);
+    // MaxDeletes without Delete caps nothing, and a normalized event carries it.
+    expect(mirror({ MaxDeletes: 5 })).toEqual({ Sync: false, DryRun: false, Delete: false, MaxDeletes: 5 });
+  });
+
+  it('lists the prefix-type source forms Delete accepts in one constant', () => {
+    expect(DELETE_SOURCE_FORMS).toEqual(['Prefix']);
   });
 
   it('accepts a prefix source with Include/Exclude and Dest.Prefix', () => {
@@ -102,7 +140,7 @@ describe('parseEvent: valid events', () => {
     const { BearerToken: _unused, ...rest } = BASE;
     const parsed = parseEvent({ ...rest, BearerTokenParameter: '/earthdata/token', Options: { Sync: true } });
     expect(eventAuth(parsed)).toEqual({ kind: 'bearer-parameter', name: '/earthdata/token' });
-    expect(parsed.Options).toEqual({ Sync: true, DryRun: false });
+    expect(parsed.Options).toEqual({ Sync: true, DryRun: false, ...NO_DELETES });
     expect('BearerToken' in parsed).toBe(false);
   });
 
@@ -154,7 +192,12 @@ describe('parseEvent: valid events', () => {
   });
 
   it('is idempotent: a parsed event parses to itself', () => {
-    const events = [SEED, BASE, withCookie({ Options: { DryRun: true } })];
+    const events = [
+      SEED,
+      BASE,
+      withCookie({ Options: { DryRun: true } }),
+      mirrorWith({ Sync: true, Delete: true, MaxDeletes: 7 }),
+    ];
     for (const event of events) {
       const once = parseEvent(event);
       expect(parseEvent(JSON.parse(JSON.stringify(once)))).toEqual(once);
@@ -165,7 +208,7 @@ describe('parseEvent: valid events', () => {
     const result = transferEventSchema.safeParse(BASE);
     expect(result.success).toBe(true);
     const event: TransferEvent | undefined = result.data;
-    expect(event?.Options).toEqual({ Sync: false, DryRun: false });
+    expect(event?.Options).toEqual({ Sync: false, DryRun: false, ...NO_DELETES });
   });
 });
 
@@ -469,6 +512,61 @@ const BAD_EVENTS: [string, unknown, string[]][] = [
     ['Source.Include[0]', 'expand to more than'],
   ],
   ['Options is null', withTop({ Options: null }), ['Options: expected an object', 'got null']],
+  [
+    'Options.Delete not a boolean',
+    mirrorWith({ Sync: true, Delete: 'yes' }),
+    ['Options.Delete: expected true or false', 'got a string'],
+  ],
+  [
+    'Options.Delete without Sync',
+    mirrorWith({ Delete: true }),
+    ['Options.Delete: only allowed with Options.Sync true'],
+  ],
+  [
+    'Options.Delete with Sync false',
+    mirrorWith({ Sync: false, Delete: true, DryRun: true }),
+    ['Options.Delete: only allowed with Options.Sync true'],
+  ],
+  [
+    'Options.Delete with a Key source',
+    mirrorWith({ Sync: true, Delete: true }, { Bucket: 'abc', Key: 'granule-a.nc' }),
+    ['Options.Delete: only allowed with a prefix-type source (Source.Prefix), not with Source.Key'],
+  ],
+  [
+    'Options.Delete with a Keys source',
+    mirrorWith({ Sync: true, Delete: true }, { Bucket: 'abc', Keys: ['granule-a.nc', 'granule-b.nc'] }),
+    ['Options.Delete: only allowed with a prefix-type source', 'not with Source.Keys'],
+  ],
+  [
+    'Options.Delete without Sync and with a Keys source',
+    mirrorWith({ Delete: true }, { Bucket: 'abc', Keys: ['granule-a.nc'] }),
+    ['Options.Delete: only allowed with Options.Sync true', 'not with Source.Keys'],
+  ],
+  [
+    'Options.MaxDeletes negative',
+    mirrorWith({ Sync: true, Delete: true, MaxDeletes: -1 }),
+    ['Options.MaxDeletes: expected a whole number from 0 up', 'negative'],
+  ],
+  [
+    'Options.MaxDeletes a fraction',
+    mirrorWith({ Sync: true, Delete: true, MaxDeletes: 2.5 }),
+    ['Options.MaxDeletes: expected a whole number from 0 up', 'fraction'],
+  ],
+  [
+    'Options.MaxDeletes beyond safe integers',
+    mirrorWith({ Sync: true, Delete: true, MaxDeletes: 2 ** 60 }),
+    ['Options.MaxDeletes: expected a whole number from 0 up'],
+  ],
+  [
+    'Options.MaxDeletes a string',
+    mirrorWith({ Sync: true, Delete: true, MaxDeletes: '1000000' }),
+    ['Options.MaxDeletes: expected a whole number from 0 up', 'got a string'],
+  ],
+  [
+    'Options.MaxDeletes null',
+    mirrorWith({ Sync: true, Delete: true, MaxDeletes: null }),
+    ['Options.MaxDeletes: expected a whole number', 'got null'],
+  ],
   ['Source.Key is null', withSource({ Bucket: 'abc', Key: null }), ['Source.Key', 'got null']],
 ];
 
@@ -572,7 +670,7 @@ describe('parseEvent: invalid events', () => {
 
   it('lists what an object accepts when an unknown field looks like none of them', () => {
     expect(rejection(withTop({ Options: { Parallelism: 4 } }))).toContain(
-      'Options.Parallelism: unknown field (Options accepts Sync, DryRun)',
+      'Options.Parallelism: unknown field (Options accepts Sync, DryRun, Delete, MaxDeletes)',
     );
   });
 });
