@@ -4,7 +4,7 @@ import {
   formatPath,
   parseEvent,
   transferEventSchema,
-  type TransferEvent,
+  type AnyTransferEvent,
 } from '../../shared/event';
 
 // Recognisable secrets: no error message may ever contain them.
@@ -164,7 +164,7 @@ describe('parseEvent: valid events', () => {
   it('exports a schema whose output is the normalized event', () => {
     const result = transferEventSchema.safeParse(BASE);
     expect(result.success).toBe(true);
-    const event: TransferEvent | undefined = result.data;
+    const event: AnyTransferEvent | undefined = result.data;
     expect(event?.Options).toEqual({ Sync: false, DryRun: false });
   });
 });
