@@ -79,7 +79,9 @@ interface Fault {
 
 /** Starts the emulated CMR. Restricted collections answer as CMR does: no hits without a valid token. */
 export async function startCmrEmulator(options: CmrEmulatorOptions = {}): Promise<CmrEmulator> {
-  const collections = [...(options.collections ?? [])];
+  // Own copies of the granule lists: deleteGranule must not change the caller's fixture.
+  const own = (c: EmulatedCollection): EmulatedCollection => ({ ...c, granules: [...c.granules] });
+  const collections = (options.collections ?? []).map(own);
   const tokens = new Set(options.tokens ?? []);
   const searches: RecordedSearch[] = [];
   const faults: Fault[] = [];
@@ -275,7 +277,7 @@ export async function startCmrEmulator(options: CmrEmulatorOptions = {}): Promis
       return tokensSeen;
     },
     addCollection(collection) {
-      collections.push(collection);
+      collections.push(own(collection));
     },
     deleteGranule(granuleUR) {
       for (const c of collections) {
