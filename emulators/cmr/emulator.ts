@@ -4,20 +4,17 @@
  * token, 401 for an unknown token, counters, and fault injection. See README.md for what it follows.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   checkParams,
-  collectionMatches,
   collectParams,
-  compareKeys,
-  granuleMatches,
-  parseSearchAfter,
+  findCollections,
+  findGranules,
   SearchError,
-  sortKey,
   type EmulatedCollection,
-  type Params,
-  type UmmItem,
+  type ResultPage,
 } from './search';
 
 export interface CmrEmulatorOptions {
@@ -77,237 +74,198 @@ interface Fault {
   retryAfterSeconds?: number;
 }
 
-/** Starts the emulated CMR. Restricted collections answer as CMR does: no hits without a valid token. */
-export async function startCmrEmulator(options: CmrEmulatorOptions = {}): Promise<CmrEmulator> {
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  if (res.destroyed || res.headersSent) return;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cmr-request-id': randomUUID(),
+    ...headers,
+  });
+  res.end(body);
+}
+
+const sendErrors = (
+  res: ServerResponse,
+  status: number,
+  errors: string[],
+  headers?: Record<string, string>,
+): void => send(res, status, JSON.stringify({ errors }), headers);
+
+function sendPage(res: ServerResponse, page: ResultPage, timedOut: boolean): void {
+  // A timed-out query returns part of its hits, flagged (the search API's "Request Timeouts").
+  const items = timedOut ? page.items.slice(0, Math.floor(page.items.length / 2)) : page.items;
+  send(res, 200, JSON.stringify({ hits: page.hits, took: 5, items }), {
+    'content-type': UMM_JSON,
+    'cmr-hits': String(page.hits),
+    'cmr-took': '5',
+    ...(page.searchAfter !== undefined && { 'cmr-search-after': page.searchAfter }),
+    ...(timedOut && { 'cmr-timed-out': 'true' }),
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+class EmulatedCmr implements CmrEmulator {
+  url = '';
+  port = 0;
+  readonly tokens: Set<string>;
+  latencyMs: number;
   // Own copies of the granule lists: deleteGranule must not change the caller's fixture.
-  const own = (c: EmulatedCollection): EmulatedCollection => ({ ...c, granules: [...c.granules] });
-  const collections = (options.collections ?? []).map(own);
-  const tokens = new Set(options.tokens ?? []);
-  const searches: RecordedSearch[] = [];
-  const faults: Fault[] = [];
-  let timeOuts = 0;
-  let granulePages = 0;
-  let tokensSeen = 0;
+  readonly collections: EmulatedCollection[];
+  readonly #searches: RecordedSearch[] = [];
+  readonly #faults: Fault[] = [];
+  #timeOuts = 0;
+  #granulePages = 0;
+  #tokensSeen = 0;
+  readonly #server: Server;
 
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: string,
-    headers: Record<string, string> = {},
-  ): void => {
-    if (res.destroyed || res.headersSent) return;
-    res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'cmr-request-id': randomUUID(),
-      ...headers,
+  constructor(options: CmrEmulatorOptions) {
+    this.collections = (options.collections ?? []).map((c) => ({ ...c, granules: [...c.granules] }));
+    this.tokens = new Set(options.tokens ?? []);
+    this.latencyMs = options.latencyMs ?? 0;
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: unknown) =>
+        sendErrors(res, 500, [`emulator failure: ${String(error)}`]),
+      );
     });
-    res.end(body);
-  };
-  const errors = (
-    res: ServerResponse,
-    status: number,
-    messages: string[],
-    headers?: Record<string, string>,
-  ): void => send(res, status, JSON.stringify({ errors: messages }), headers);
+  }
 
-  const visible = (authorized: boolean): EmulatedCollection[] =>
-    collections.filter((c) => authorized || !c.restricted);
+  async listen(port: number): Promise<this> {
+    this.#server.listen(port, '127.0.0.1');
+    await once(this.#server, 'listening'); // rejects on 'error' (a port in use)
+    this.port = (this.#server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${this.port}/search`;
+    return this;
+  }
 
-  const page = (
-    items: UmmItem[],
-    hits: number,
-    searchAfter?: string,
-    extra: Record<string, string> = {},
-  ): [string, Record<string, string>] => [
-    JSON.stringify({ hits, took: 5, items }),
-    {
-      'content-type': UMM_JSON,
-      'cmr-hits': String(hits),
-      'cmr-took': '5',
-      ...(searchAfter !== undefined && { 'cmr-search-after': searchAfter }),
-      ...extra,
-    },
-  ];
+  get searches(): readonly RecordedSearch[] {
+    return this.#searches;
+  }
+  get granulePages(): number {
+    return this.#granulePages;
+  }
+  get tokensSeen(): number {
+    return this.#tokensSeen;
+  }
 
-  const searchGranules = (params: Params, authorized: boolean, pageSize: number, after?: string) => {
-    const ids = [...(params.get('collection_concept_id') ?? []), ...(params.get('concept_id') ?? [])];
-    const named = ids.length > 0 || params.has('short_name') || params.has('provider');
-    if (!named && after !== undefined) {
-      throw new SearchError([
-        'The CMR does not allow querying across granules in all collections when using search-after. You should limit your query using conditions that identify one or more collections such as provider, concept_id, short_name, or entry_title.',
-      ]);
+  addCollection(collection: EmulatedCollection): void {
+    this.collections.push({ ...collection, granules: [...collection.granules] });
+  }
+
+  deleteGranule(granuleUR: string): boolean {
+    for (const { granules } of this.collections) {
+      const index = granules.findIndex((g) => g.umm.GranuleUR === granuleUR);
+      if (index >= 0) return granules.splice(index, 1).length === 1;
     }
-    const parentParams: Params = new Map(params);
-    parentParams.delete('concept_id');
-    if (ids.length > 0) parentParams.set('concept_id', ids);
-    const parents = visible(authorized).filter((c) => collectionMatches(c, parentParams));
-    const matched = parents
-      .flatMap((c) => c.granules)
-      .map((granule, i) => ({
-        granule,
-        key: sortKey(granule, Number(String(granule.meta['concept-id']).slice(1).split('-')[0]) || i),
-      }))
-      .filter(({ granule }) => granuleMatches(granule, params))
-      .sort((a, b) => compareKeys(a.key, b.key));
-    const start =
-      after === undefined ? 0 : matched.findIndex(({ key }) => compareKeys(key, parseSearchAfter(after)) > 0);
-    const slice = start < 0 ? [] : matched.slice(start, start + pageSize);
-    const last = slice.at(-1);
-    granulePages++;
-    return page(
-      slice.map(({ granule }) => granule),
-      matched.length,
-      last && JSON.stringify(last.key),
-    );
-  };
+    return false;
+  }
 
-  const searchCollections = (
-    params: Params,
-    authorized: boolean,
-    pageSize: number,
-  ): [string, Record<string, string>] => {
-    const matched = visible(authorized).filter((c) => collectionMatches(c, params));
-    return page(
-      matched.slice(0, pageSize).map((c) => c.item),
-      matched.length,
-    );
-  };
+  failNext(n: number, status = 503, retryAfterSeconds?: number): void {
+    this.#faults.push({
+      remaining: n,
+      status,
+      ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+    });
+  }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const route = ROUTE.exec(url.pathname);
-    if (!route)
-      return errors(res, 404, [
-        `No route for ${url.pathname} (the emulator serves collections.umm_json and granules.umm_json)`,
-      ]);
-    const resource = route[1] as 'collections' | 'granules';
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const authorization = req.headers.authorization;
-    const searchAfter = req.headers['cmr-search-after'] as string | undefined;
-    const clientId = req.headers['client-id'] as string | undefined;
-    const params = collectParams(
-      url.searchParams,
-      new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
+  timeOutNext(n: number): void {
+    this.#timeOuts += n;
+  }
+
+  reset(): void {
+    this.#searches.length = 0;
+    this.#faults.length = 0;
+    this.#timeOuts = 0;
+    this.#granulePages = 0;
+    this.#tokensSeen = 0;
+  }
+
+  close(): Promise<void> {
+    const closed = new Promise<void>((resolve, reject) =>
+      this.#server.close((e) => (e ? reject(e) : resolve())),
     );
-    const record = (status: number): void => {
-      searches.push({
-        resource,
-        method: req.method ?? '',
-        params: Object.fromEntries(params),
-        ...(searchAfter !== undefined && { searchAfter }),
-        authorized: authorization !== undefined,
-        ...(clientId !== undefined && { clientId }),
-        status,
-      });
-    };
-    if (authorization !== undefined) tokensSeen++;
-    if (emulator.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, emulator.latencyMs));
-    const fault = faults.find((f) => f.remaining > 0);
+    this.#server.closeAllConnections();
+    return closed;
+  }
+
+  /** The status the request gets before any search: a fault, a content type, a token; else undefined. */
+  #refusal(req: IncomingMessage, res: ServerResponse): number | undefined {
+    const fault = this.#faults.find((f) => f.remaining > 0);
     if (fault) {
       fault.remaining--;
-      record(fault.status);
       const retry =
         fault.retryAfterSeconds !== undefined
           ? { 'retry-after': String(fault.retryAfterSeconds) }
           : undefined;
-      return errors(res, fault.status, ['An Internal Error has occurred.'], retry);
+      sendErrors(res, fault.status, ['An Internal Error has occurred.'], retry);
+      return fault.status;
     }
     const contentType = req.headers['content-type'];
-    if (req.method === 'POST' && contentType !== FORM && contentType !== undefined) {
-      record(415);
-      return send(res, 415, `Unsupported content type [${contentType}]`, { 'content-type': 'text/plain' });
+    if (req.method === 'POST' && contentType !== undefined && contentType !== FORM) {
+      send(res, 415, `Unsupported content type [${contentType}]`, { 'content-type': 'text/plain' });
+      return 415;
     }
-    let authorized = false;
-    if (authorization !== undefined) {
-      const token = /^Bearer (\S+)$/.exec(authorization)?.[1] ?? authorization;
-      if (!tokens.has(token)) {
-        record(401);
-        return errors(res, 401, ['Token does not exist']);
-      }
-      authorized = true;
+    const authorization = req.headers.authorization;
+    const token =
+      authorization === undefined ? undefined : (/^Bearer (\S+)$/.exec(authorization)?.[1] ?? authorization);
+    if (token !== undefined && !this.tokens.has(token)) {
+      sendErrors(res, 401, ['Token does not exist']);
+      return 401;
     }
+    return undefined;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const resource = ROUTE.exec(url.pathname)?.[1] as 'collections' | 'granules' | undefined;
+    if (resource === undefined) {
+      return sendErrors(res, 404, [
+        `No route for ${url.pathname} (this emulator serves collections.umm_json and granules.umm_json)`,
+      ]);
+    }
+    const params = collectParams(url.searchParams, new URLSearchParams(await readBody(req)));
+    const searchAfter = req.headers['cmr-search-after'] as string | undefined;
+    const clientId = req.headers['client-id'] as string | undefined;
+    const authorized = req.headers.authorization !== undefined;
+    if (authorized) this.#tokensSeen++;
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const record = (status: number): void => {
+      this.#searches.push({
+        resource,
+        method: req.method ?? '',
+        params: Object.fromEntries(params),
+        ...(searchAfter !== undefined && { searchAfter }),
+        authorized,
+        ...(clientId !== undefined && { clientId }),
+        status,
+      });
+    };
+    const refused = this.#refusal(req, res);
+    if (refused !== undefined) return record(refused);
     try {
       const pageSize = checkParams(params, resource === 'granules', searchAfter !== undefined);
-      const [body, headers] =
+      const page =
         resource === 'granules'
-          ? searchGranules(params, authorized, pageSize, searchAfter)
-          : searchCollections(params, authorized, pageSize);
-      if (timeOuts > 0) {
-        timeOuts--;
-        const partial = JSON.parse(body) as { items: UmmItem[] };
-        partial.items = partial.items.slice(0, Math.floor(partial.items.length / 2));
-        record(200);
-        return send(res, 200, JSON.stringify(partial), { ...headers, 'cmr-timed-out': 'true' });
-      }
+          ? findGranules(this.collections, params, authorized, pageSize, searchAfter)
+          : findCollections(this.collections, params, authorized, pageSize);
+      if (resource === 'granules') this.#granulePages++;
+      const timedOut = this.#timeOuts > 0;
+      if (timedOut) this.#timeOuts--;
       record(200);
-      return send(res, 200, body, headers);
+      sendPage(res, page, timedOut);
     } catch (error) {
       if (!(error instanceof SearchError)) throw error;
       record(400);
-      return errors(res, 400, error.errors);
+      sendErrors(res, 400, error.errors);
     }
-  };
+  }
+}
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => errors(res, 500, [`emulator failure: ${String(error)}`]));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-
-  const emulator: CmrEmulator = {
-    url: `http://127.0.0.1:${port}/search`,
-    port,
-    tokens,
-    latencyMs: options.latencyMs ?? 0,
-    collections,
-    get searches() {
-      return searches;
-    },
-    get granulePages() {
-      return granulePages;
-    },
-    get tokensSeen() {
-      return tokensSeen;
-    },
-    addCollection(collection) {
-      collections.push(own(collection));
-    },
-    deleteGranule(granuleUR) {
-      for (const c of collections) {
-        const index = c.granules.findIndex((g) => g.umm.GranuleUR === granuleUR);
-        if (index >= 0) {
-          c.granules.splice(index, 1);
-          return true;
-        }
-      }
-      return false;
-    },
-    failNext(n, status = 503, retryAfterSeconds) {
-      faults.push({ remaining: n, status, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) });
-    },
-    timeOutNext(n) {
-      timeOuts += n;
-    },
-    reset() {
-      searches.length = 0;
-      faults.length = 0;
-      timeOuts = 0;
-      granulePages = 0;
-      tokensSeen = 0;
-    },
-    close() {
-      return new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-    },
-  };
-  return emulator;
+/** Starts the emulated CMR. Restricted collections answer as CMR does: no hits without a valid token. */
+export function startCmrEmulator(options: CmrEmulatorOptions = {}): Promise<CmrEmulator> {
+  return new EmulatedCmr(options).listen(options.port ?? 0);
 }

@@ -203,3 +203,61 @@ export function parseSearchAfter(value: string): SortKey {
   }
   return parsed as SortKey;
 }
+
+/** One page of search results. */
+export interface ResultPage {
+  readonly items: UmmItem[];
+  readonly hits: number;
+  /** The sort key of the page's last item, as CMR's `CMR-Search-After` value; absent on an empty page. */
+  readonly searchAfter?: string;
+}
+
+const visible = (collections: EmulatedCollection[], authorized: boolean): EmulatedCollection[] =>
+  collections.filter((c) => authorized || !c.restricted);
+
+export function findCollections(
+  collections: EmulatedCollection[],
+  params: Params,
+  authorized: boolean,
+  pageSize: number,
+): ResultPage {
+  const matched = visible(collections, authorized).filter((c) => collectionMatches(c, params));
+  return { items: matched.slice(0, pageSize).map((c) => c.item), hits: matched.length };
+}
+
+/** The page of granules after `after` (a `CMR-Search-After` value), or the first. */
+export function findGranules(
+  collections: EmulatedCollection[],
+  params: Params,
+  authorized: boolean,
+  pageSize: number,
+  after?: string,
+): ResultPage {
+  const ids = [...(params.get('collection_concept_id') ?? []), ...(params.get('concept_id') ?? [])];
+  if (after !== undefined && ids.length === 0 && !params.has('short_name') && !params.has('provider')) {
+    throw new SearchError([
+      'The CMR does not allow querying across granules in all collections when using search-after. You should limit your query using conditions that identify one or more collections such as provider, concept_id, short_name, or entry_title.',
+    ]);
+  }
+  const parentParams: Params = new Map(params);
+  parentParams.delete('concept_id');
+  if (ids.length > 0) parentParams.set('concept_id', ids);
+  const matched = visible(collections, authorized)
+    .filter((c) => collectionMatches(c, parentParams))
+    .flatMap((c) => c.granules)
+    .filter((granule) => granuleMatches(granule, params))
+    .map((granule, i) => {
+      const sequence = Number(String(granule.meta['concept-id']).slice(1).split('-')[0]);
+      return { granule, key: sortKey(granule, Number.isFinite(sequence) ? sequence : i) };
+    })
+    .sort((a, b) => compareKeys(a.key, b.key));
+  const position = after === undefined ? undefined : parseSearchAfter(after);
+  const start = position === undefined ? 0 : matched.findIndex(({ key }) => compareKeys(key, position) > 0);
+  const slice = start < 0 ? [] : matched.slice(start, start + pageSize);
+  const last = slice.at(-1);
+  return {
+    items: slice.map(({ granule }) => granule),
+    hits: matched.length,
+    ...(last !== undefined && { searchAfter: JSON.stringify(last.key) }),
+  };
+}

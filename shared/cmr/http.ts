@@ -51,6 +51,10 @@ export function checkCmrUrl(cmrUrl: string, policy: CmrOptions['policy']): void 
 type Attempt =
   { kind: 'answer'; answer: SearchAnswer } | { kind: 'retry'; reason: string; retryAfterMs?: number };
 
+const NOTHING_READ = { text: '', truncated: false };
+const isRedirect = (response: Response): boolean =>
+  response.type === 'opaqueredirect' || REDIRECTS.has(response.status);
+
 const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function retryAfterMs(value: string | null): number | undefined {
@@ -127,7 +131,12 @@ export async function searchCmr(request: SearchRequest, options: CmrOptions): Pr
     ...(request.searchAfter !== undefined && { 'cmr-search-after': request.searchAfter }),
     ...(token !== undefined && { authorization: `Bearer ${token}` }),
   };
-  const body = new URLSearchParams(request.params.map(([k, v]): [string, string] => [k, v])).toString();
+  const init: RequestInit = {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(request.params.map(([k, v]): [string, string] => [k, v])).toString(),
+    redirect: 'manual',
+  };
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 180_000;
   const maxBytes = options.maxPageBytes ?? MAX_PAGE_BYTES;
@@ -137,30 +146,20 @@ export async function searchCmr(request: SearchRequest, options: CmrOptions): Pr
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       let response: Response;
-      let read: { text: string; truncated: boolean } = { text: '', truncated: false };
+      let read = NOTHING_READ;
       try {
-        response = await doFetch(url, {
-          method: 'POST',
-          headers,
-          body,
-          redirect: 'manual',
-          signal: controller.signal,
-        });
-        if (response.type === 'opaqueredirect' || REDIRECTS.has(response.status)) {
-          await response.body?.cancel().catch(() => undefined);
-        } else {
-          read = await readCappedBody(response, maxBytes);
-        }
+        response = await doFetch(url, { ...init, signal: controller.signal });
+        // A redirect's body is never read: nothing of it is used.
+        if (isRedirect(response)) await response.body?.cancel().catch(() => undefined);
+        else read = await readCappedBody(response, maxBytes);
       } catch (error) {
-        return {
-          kind: 'retry',
-          reason: controller.signal.aborted ? `timed out after ${timeoutMs} ms` : networkReason(error),
-        };
+        const reason = controller.signal.aborted ? `timed out after ${timeoutMs} ms` : networkReason(error);
+        return { kind: 'retry', reason };
       }
       const status = response.status;
       const requestId = response.headers.get('cmr-request-id') ?? '';
       const ref = REQUEST_ID_SAFE.test(requestId) ? `, CMR-Request-Id ${requestId}` : '';
-      if (response.type === 'opaqueredirect' || REDIRECTS.has(status)) {
+      if (isRedirect(response)) {
         return fail(
           ErrorName.CmrError,
           `${where}: CMR answered a redirect (HTTP ${status || 'redirect'}), which is not followed: ` +

@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import { startCmrEmulator, type CmrEmulator } from '../../../emulators/cmr/emulator';
 import { documentedCollection, syntheticCollection } from '../../../emulators/cmr/fixtures';
+import { emulatedSst } from '../../shared/cmr/fixtures';
 
 const TOKEN = 'cmr-emulator-token-42';
-const SST = syntheticCollection({
-  conceptId: 'C1200000001-EMU_CLOUD',
-  shortName: 'EMU-SST',
-  version: '1.0',
-  granules: 250,
+const SST = emulatedSst({
   boundingBox: (i) => (i % 2 === 0 ? [-10, -10, 10, 10] : [170, 0, -170, 20]),
 });
 const RESTRICTED = syntheticCollection({

@@ -12,14 +12,10 @@ import {
 } from '../../../shared/cmr';
 import { parseAnyEvent, type CollectionSource } from '../../../shared/event';
 import { ONE_MACHINE_POLICY } from '../../../shared/run-policy';
+import { emulatedSst } from './fixtures';
 
 const TOKEN = 'granule-test-token-0123';
-// 250 granules of 3 hours from 2024-01-01, 2 files each: a .nc with SHA-256 and a .json with MD5.
-const SST = syntheticCollection({
-  conceptId: 'C1200000001-EMU_CLOUD',
-  shortName: 'EMU-SST',
-  version: '1.0',
-  granules: 250,
+const SST = emulatedSst({
   buckets: ['emu-protected', 'emu-public'],
   boundingBox: (i) => (i % 5 === 0 ? [100, 10, 120, 30] : [-60, -40, -20, 0]),
 });
