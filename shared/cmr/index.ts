@@ -20,3 +20,4 @@ export {
 } from './types';
 export { DIRECT_ACCESS_TYPE, collectionOf, filesOfGranule, parseS3Url, publishedChecksum } from './umm';
 export { CMR_CLIENT_ID, DEFAULT_CMR_URL, UAT_CMR_URL } from './urls';
+export { PublishedChecksumVerifier, publishedCheckName } from './verify';
