@@ -9,6 +9,8 @@ export const ErrorName = {
   CredentialsForbidden: 'CredentialsForbidden',
   CredentialsEndpointError: 'CredentialsEndpointError',
   TokenParameterError: 'TokenParameterError',
+  /** NASA's CMR failed or gave an unusable answer while a collection source was searched. */
+  CmrError: 'CmrError',
   SourceNotFound: 'SourceNotFound',
   SourceChanged: 'SourceChanged',
   SourceAccessDenied: 'SourceAccessDenied',

@@ -1,11 +1,29 @@
 /**
  * The event contract (docs/contracts.md, "The event"): the input of the state machine, of `run` and of
- * schedules, as a zod schema whose output is the normalized {@link TransferEvent}.
+ * schedules, as a zod schema whose output is the normalized {@link AnyTransferEvent}.
  */
 import { z } from 'zod';
 import { bucketNameProblem } from '../aws/s3-names';
+import { DEFAULT_CMR_URL } from '../cmr/urls';
 import { globProblem, MAX_PATTERN_LENGTH } from '../glob';
 import { invalidInput } from '../errors';
+import {
+  COLLECTION_FIELDS,
+  COLLECTION_ONLY_FIELDS,
+  collectionSourceShape,
+  normalizedTemporal,
+  toCollectionRef,
+} from './collection';
+import {
+  always,
+  distinctList,
+  exactlyOne,
+  isRecord,
+  listing,
+  presentFields,
+  refuseFields,
+  text,
+} from './fields';
 import { fallbackError, formatIssues, typeError } from './messages';
 import {
   appNameProblem,
@@ -15,7 +33,14 @@ import {
   endpointProblem,
   parameterNameProblem,
 } from './rules';
-import type { EventAuth, EventAuthFields, SourceSpec, TransferEvent } from './types';
+import type {
+  AnyTransferEvent,
+  CollectionSource,
+  EventAuth,
+  EventAuthFields,
+  SourceSpec,
+  TransferEvent,
+} from './types';
 
 /** `Options.MaxDeletes` when the event does not say. */
 export const DEFAULT_MAX_DELETES = 1000;
@@ -24,38 +49,6 @@ export const DEFAULT_MAX_DELETES = 1000;
 export const MAX_SOURCE_KEYS = 10_000;
 
 const BUCKET_EXPECTED = "an S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')";
-
-function text(expected: string, problem: (value: string) => string | undefined = () => undefined) {
-  return z.string({ error: typeError(expected) }).superRefine((value, ctx) => {
-    const found = value.length === 0 ? 'got an empty string' : problem(value);
-    if (found !== undefined) ctx.addIssue({ code: 'custom', message: `expected ${expected}, ${found}` });
-  });
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Names of `fields` present (defined) in `value`, which may be anything: cross-field checks run on invalid input too. */
-const presentFields = (value: unknown, fields: readonly string[]): string[] =>
-  isRecord(value) ? fields.filter((f) => value[f] !== undefined) : [];
-
-const listing = (names: readonly string[]): string =>
-  names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-
-/** Adds an issue unless exactly one of the alternatives is present. */
-function exactlyOne(ctx: z.RefinementCtx, present: string[], alternatives: string): void {
-  if (present.length === 1) return;
-  ctx.addIssue({
-    code: 'custom',
-    message:
-      `expected exactly one of ${alternatives}, ` +
-      (present.length === 0 ? 'got none' : `got ${listing(present)}`),
-  });
-}
-
-// Cross-field checks also run when a field is invalid, so that one event shows all of its problems.
-const always = { when: () => true };
-
 const KEY_EXPECTED =
   "an S3 object key (1-1024 bytes of UTF-8, no control characters, no leading '/', no '.' or '..' segment)";
 const PREFIX_EXPECTED =
@@ -65,25 +58,13 @@ const KEYS_EXPECTED = `a non-empty list of at most ${MAX_SOURCE_KEYS} distinct S
 export const MAX_GLOBS = 50;
 const GLOBS_EXPECTED = `a non-empty list of at most ${MAX_GLOBS} glob patterns such as ["**/*.h5"]`;
 const BOOLEAN_EXPECTED = 'true or false';
+const ENDPOINT_EXPECTED =
+  'an absolute https: URL of a TEA /s3credentials endpoint, such as https://archive.podaac.earthdata.nasa.gov/s3credentials';
 
 const bucketName = text(BUCKET_EXPECTED, bucketNameProblem);
 const objectKey = text(KEY_EXPECTED, callerKeyProblem);
 const keyPrefix = text(PREFIX_EXPECTED, callerKeyProblem);
-
-const keyList = z
-  .array(objectKey, { error: typeError(KEYS_EXPECTED) })
-  .min(1, { error: `expected ${KEYS_EXPECTED}, got an empty list` })
-  .max(MAX_SOURCE_KEYS, { error: `expected ${KEYS_EXPECTED}, got more than ${MAX_SOURCE_KEYS}` })
-  .superRefine((keys, ctx) => {
-    if (!Array.isArray(keys)) return;
-    const firstIndex = new Map<unknown, number>();
-    keys.forEach((key, index) => {
-      if (typeof key !== 'string') return;
-      const first = firstIndex.get(key);
-      if (first === undefined) firstIndex.set(key, index);
-      else ctx.addIssue({ code: 'custom', path: [index], message: `duplicate of Source.Keys[${first}]` });
-    });
-  }, always);
+const keyList = distinctList(objectKey, KEYS_EXPECTED, MAX_SOURCE_KEYS, 'Source.Keys');
 
 const globList = z
   .array(
@@ -98,35 +79,50 @@ const globList = z
   .min(1, { error: `expected ${GLOBS_EXPECTED}, got an empty list` })
   .max(MAX_GLOBS, { error: `expected ${GLOBS_EXPECTED}, got more than ${MAX_GLOBS}` });
 
-const SOURCE_FORMS = ['Key', 'Prefix', 'Keys'] as const;
+const SOURCE_FORMS = ['Key', 'Prefix', 'Keys', 'Collection'] as const;
 
 const sourceShape = {
-  Bucket: bucketName,
+  Bucket: bucketName.optional(),
   Key: objectKey.optional(),
   Prefix: keyPrefix.optional(),
   Keys: keyList.optional(),
+  ...collectionSourceShape,
   Include: globList.optional(),
   Exclude: globList.optional(),
 };
 const sourceSchema = z
   .strictObject(sourceShape, {
-    error: typeError('an object with Bucket and exactly one of Key, Prefix, Keys'),
+    error: typeError(
+      'an object with Bucket and exactly one of Key, Prefix, Keys, or an object with Collection',
+    ),
   })
   .superRefine((source, ctx) => {
     if (!isRecord(source)) return;
     exactlyOne(
       ctx,
       presentFields(source, SOURCE_FORMS),
-      'Key (one object), Prefix (every object under it) or Keys (a list of keys)',
+      'Key (one object), Prefix (every object under it), Keys (a list of keys) or Collection (a CMR collection)',
     );
-    if (source.Prefix === undefined) {
-      for (const field of presentFields(source, ['Include', 'Exclude'])) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [field],
-          message: 'only allowed with Source.Prefix (it filters the keys under the prefix)',
-        });
+    if (source.Collection !== undefined) {
+      refuseFields(
+        ctx,
+        source,
+        ['Bucket'],
+        "not allowed with Source.Collection (each file's s3:// URL names its bucket)",
+      );
+    } else {
+      if (source.Bucket === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['Bucket'], message: `required: expected ${BUCKET_EXPECTED}` });
       }
+      refuseFields(ctx, source, COLLECTION_ONLY_FIELDS, 'only allowed with Source.Collection');
+    }
+    if (source.Prefix === undefined && source.Collection === undefined) {
+      refuseFields(
+        ctx,
+        source,
+        ['Include', 'Exclude'],
+        'only allowed with Source.Prefix (it filters the keys under the prefix) or Source.Collection (it filters file names)',
+      );
     }
   }, always);
 
@@ -167,10 +163,7 @@ const optionsSchema = z.strictObject(optionsShape, {
 const AUTH_FIELDS = ['BearerToken', 'BearerTokenParameter', 'JwtCookie'] as const;
 
 const eventShape = {
-  CredentialsEndpoint: text(
-    'an absolute https: URL of a TEA /s3credentials endpoint, such as https://archive.podaac.earthdata.nasa.gov/s3credentials',
-    endpointProblem,
-  ),
+  CredentialsEndpoint: text(ENDPOINT_EXPECTED, endpointProblem).optional(),
   BearerToken: text(
     'an Earthdata Login token (printable ASCII, the token alone)',
     bearerTokenProblem,
@@ -192,32 +185,49 @@ const eventShape = {
 const FIELDS_BY_OBJECT: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(eventShape),
   Source: Object.keys(sourceShape),
+  'Source.Collection': COLLECTION_FIELDS,
   Dest: Object.keys(destShape),
   Options: Object.keys(optionsShape),
 };
 
-function toTransferEvent(raw: z.output<typeof eventObjectSchema>): TransferEvent {
-  const { Source: s, Dest: d } = raw;
-  let source: SourceSpec;
-  if (s.Key !== undefined) source = { Bucket: s.Bucket, Key: s.Key };
-  else if (s.Keys !== undefined) source = { Bucket: s.Bucket, Keys: s.Keys };
-  else {
-    source = {
-      Bucket: s.Bucket,
-      Prefix: s.Prefix as string, // the schema guarantees exactly one form
+type RawSource = z.output<typeof sourceSchema>;
+
+function toSource(s: RawSource): SourceSpec | CollectionSource {
+  // The schema guarantees exactly one form, and Bucket with every form but Collection.
+  if (s.Collection !== undefined) {
+    return {
+      Collection: toCollectionRef(s.Collection),
+      CmrUrl: s.CmrUrl ?? DEFAULT_CMR_URL,
+      ...(s.Granules !== undefined && { Granules: s.Granules }),
+      ...(s.Temporal !== undefined && { Temporal: normalizedTemporal(s.Temporal) }),
+      ...(s.BoundingBox !== undefined && { BoundingBox: s.BoundingBox }),
       ...(s.Include !== undefined && { Include: s.Include }),
       ...(s.Exclude !== undefined && { Exclude: s.Exclude }),
     };
   }
+  const bucket = s.Bucket as string;
+  if (s.Key !== undefined) return { Bucket: bucket, Key: s.Key };
+  if (s.Keys !== undefined) return { Bucket: bucket, Keys: s.Keys };
+  return {
+    Bucket: bucket,
+    Prefix: s.Prefix as string,
+    ...(s.Include !== undefined && { Include: s.Include }),
+    ...(s.Exclude !== undefined && { Exclude: s.Exclude }),
+  };
+}
+
+function toTransferEvent(raw: z.output<typeof eventObjectSchema>): AnyTransferEvent {
+  const d = raw.Dest;
   let auth: EventAuthFields;
   if (raw.BearerToken !== undefined) auth = { BearerToken: raw.BearerToken };
   else if (raw.BearerTokenParameter !== undefined) auth = { BearerTokenParameter: raw.BearerTokenParameter };
   else auth = { JwtCookie: raw.JwtCookie as string };
+  // The schema requires CredentialsEndpoint with every source but Collection.
   return {
-    CredentialsEndpoint: raw.CredentialsEndpoint,
+    ...(raw.CredentialsEndpoint !== undefined && { CredentialsEndpoint: raw.CredentialsEndpoint }),
     ...auth,
     ...(raw.AppName !== undefined && { AppName: raw.AppName }),
-    Source: source,
+    Source: toSource(raw.Source),
     Dest: {
       Bucket: d.Bucket,
       ...(d.Key !== undefined && { Key: d.Key }),
@@ -229,7 +239,7 @@ function toTransferEvent(raw: z.output<typeof eventObjectSchema>): TransferEvent
       Delete: raw.Options?.Delete ?? false,
       MaxDeletes: raw.Options?.MaxDeletes ?? DEFAULT_MAX_DELETES,
     },
-  };
+  } as AnyTransferEvent;
 }
 
 /** Source forms whose listing tells which destination objects have no source: the ones Delete may mirror. */
@@ -276,6 +286,14 @@ const eventObjectSchema = z
     );
     const { Source: source, Dest: dest } = event;
     deletionIssues(ctx, event.Options, source);
+    const collection = isRecord(source) && source.Collection !== undefined;
+    if (!collection && event.CredentialsEndpoint === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CredentialsEndpoint'],
+        message: `required: expected ${ENDPOINT_EXPECTED} (only a Source.Collection may leave it to the collection's metadata)`,
+      });
+    }
     if (isRecord(source) && isRecord(dest) && dest.Key !== undefined && source.Key === undefined) {
       const forms = presentFields(source, SOURCE_FORMS);
       if (forms.length > 0) {
@@ -288,21 +306,37 @@ const eventObjectSchema = z
     }
   }, always);
 
-/** The event schema; its output is the normalized {@link TransferEvent}. Parse with {@link parseEvent} for readable errors. */
+/** The event schema; its output is the normalized {@link AnyTransferEvent}. Parse with {@link parseAnyEvent} for readable errors. */
 export const transferEventSchema = eventObjectSchema.transform(toTransferEvent);
 
 /** The event as written by a user (before defaults). */
 export type TransferEventInput = z.input<typeof transferEventSchema>;
 
 /**
- * Validate an event and return it normalized (`Options` defaulted, unused fields dropped).
+ * Validate an event of any source form and return it normalized (`Options` and `Source.CmrUrl`
+ * defaulted, `Source.Temporal` in UTC, unused fields dropped).
  * @throws TransferError named `InvalidInput`, listing every problem by field path.
  */
-export function parseEvent(input: unknown): TransferEvent {
+export function parseAnyEvent(input: unknown): AnyTransferEvent {
   const result = transferEventSchema.safeParse(input, { error: fallbackError });
   if (result.success) return result.data;
   // No `cause`: the ZodError holds the input, tokens included.
   throw invalidInput(`invalid event: ${formatIssues(result.error.issues, FIELDS_BY_OBJECT)}`);
+}
+
+/**
+ * Validate an event whose source is a bucket's objects (Key, Prefix, Keys), for the code that plans
+ * only those: a valid `Source.Collection` event is refused, by name, until that code plans collections.
+ * @throws TransferError named `InvalidInput`.
+ */
+export function parseEvent(input: unknown): TransferEvent {
+  const event = parseAnyEvent(input);
+  if ('Collection' in event.Source) {
+    throw invalidInput(
+      'Source.Collection: collection sources are not planned by this version yet; use Source.Key, Prefix or Keys',
+    );
+  }
+  return event as TransferEvent;
 }
 
 /** How to authenticate to the credentials endpoint. */

@@ -19,6 +19,29 @@ export interface KeysSource {
 /** Narrow with `'Key' in source`, `'Prefix' in source`, `'Keys' in source`. */
 export type SourceSpec = KeySource | PrefixSource | KeysSource;
 
+/** A CMR collection: by concept id, or by short name and version (and provider, when several match). */
+export type CollectionRef =
+  | { readonly ConceptId: string }
+  | { readonly ShortName: string; readonly Version: string; readonly Provider?: string };
+
+/**
+ * The files of a CMR collection's granules, found through CMR's search API: each file's `s3://` URL
+ * names its bucket and key. Include/Exclude match the file name (the key's last segment).
+ */
+export interface CollectionSource {
+  readonly Collection: CollectionRef;
+  /** CMR's search root. Defaulted to the production CMR. */
+  readonly CmrUrl: string;
+  /** Only these GranuleURs. */
+  readonly Granules?: readonly string[];
+  /** Granules whose time range overlaps [start, end], both UTC `yyyy-MM-ddTHH:mm:ssZ`. */
+  readonly Temporal?: readonly [string, string];
+  /** Granules whose area intersects [West, South, East, North] (degrees; West > East crosses 180°). */
+  readonly BoundingBox?: readonly [number, number, number, number];
+  readonly Include?: readonly string[];
+  readonly Exclude?: readonly string[];
+}
+
 export interface DestSpec {
   readonly Bucket: string;
   /** New key of the single `Source.Key` object (rename). Never together with `Prefix`. */
@@ -42,13 +65,32 @@ export type EventAuthFields =
   | { readonly BearerTokenParameter: string }
   | { readonly JwtCookie: string };
 
-export type TransferEvent = {
-  readonly CredentialsEndpoint: string;
+interface EventCommon {
   readonly AppName?: string;
-  readonly Source: SourceSpec;
   readonly Dest: DestSpec;
   readonly Options: TransferOptions;
+}
+
+/** An event whose source is a bucket's objects (Key, Prefix or Keys). */
+export type TransferEvent = EventCommon & {
+  readonly CredentialsEndpoint: string;
+  readonly Source: SourceSpec;
 } & EventAuthFields;
+
+/**
+ * An event whose source is a CMR collection. `CredentialsEndpoint` may be left to the collection's
+ * metadata (UMM-C `DirectDistributionInformation.S3CredentialsAPIEndpoint`).
+ */
+export type CollectionTransferEvent = EventCommon & {
+  readonly CredentialsEndpoint?: string;
+  readonly Source: CollectionSource;
+} & EventAuthFields;
+
+/** Any valid event. Narrow with {@link isCollectionEvent}. */
+export type AnyTransferEvent = TransferEvent | CollectionTransferEvent;
+
+export const isCollectionEvent = (event: AnyTransferEvent): event is CollectionTransferEvent =>
+  'Collection' in event.Source;
 
 export type EventAuth =
   | { kind: 'bearer'; token: string }

@@ -1,19 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventAuth, parseEvent, type TransferEvent } from '../../shared/event';
+import { eventAuth, isCollectionEvent, parseAnyEvent, type AnyTransferEvent } from '../../shared/event';
 
 const EXAMPLES = join(__dirname, '..', '..', 'docs', 'examples');
 const files = readdirSync(EXAMPLES)
   .filter((name) => name.endsWith('.json'))
   .sort();
 
-const load = (name: string): TransferEvent =>
-  parseEvent(JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')));
+const load = (name: string): AnyTransferEvent =>
+  parseAnyEvent(JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')));
 
 describe('docs/examples', () => {
   it('has one example per source form and authentication', () => {
     expect(files).toEqual(
       expect.arrayContaining([
+        'collection.json',
         'jwt-cookie.json',
         'keys.json',
         'prefix.json',
@@ -47,5 +48,10 @@ describe('docs/examples', () => {
     expect(eventAuth(load('jwt-cookie.json')).kind).toBe('cookie');
     const mirror = load('sync-delete.json');
     expect(mirror.Options).toEqual({ Sync: true, DryRun: false, Delete: true, MaxDeletes: 50 });
+    const collection = load('collection.json');
+    expect(isCollectionEvent(collection) && collection.CredentialsEndpoint === undefined).toBe(true);
+    expect(
+      isCollectionEvent(collection) && collection.Source.Temporal && collection.Source.Include,
+    ).toBeTruthy();
   });
 });

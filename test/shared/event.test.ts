@@ -3,9 +3,10 @@ import {
   DELETE_SOURCE_FORMS,
   eventAuth,
   formatPath,
+  parseAnyEvent,
   parseEvent,
   transferEventSchema,
-  type TransferEvent,
+  type AnyTransferEvent,
 } from '../../shared/event';
 
 // Recognisable secrets: no error message may ever contain them.
@@ -40,17 +41,24 @@ const withCookie = (fields: Record<string, unknown> = {}) => {
   const { BearerToken: _unused, ...rest } = BASE;
   return { ...rest, JwtCookie: COOKIE, ...fields };
 };
+/** A collection event: no CredentialsEndpoint (the collection's metadata names it), no Source.Bucket. */
+const withCollection = (source: Record<string, unknown>, fields: Record<string, unknown> = {}) => {
+  const { CredentialsEndpoint: _unused, ...rest } = BASE;
+  return { ...rest, Source: { Collection: { ConceptId: 'C1234567-PODAAC' }, ...source }, ...fields };
+};
+const T1 = '2023-03-05T06:07:08Z';
+const T2 = '2023-04-05T06:07:08Z';
 function omit<T extends object>(object: T, key: keyof T): Omit<T, typeof key> {
   const copy = { ...object };
   delete copy[key];
   return copy;
 }
 
-/** The InvalidInput message for `input`; fails the test when parseEvent accepts it or throws something else. */
+/** The InvalidInput message for `input`; fails the test when parseAnyEvent accepts it or throws something else. */
 function rejection(input: unknown): string {
   let caught: unknown;
   try {
-    parseEvent(input);
+    parseAnyEvent(input);
   } catch (error) {
     caught = error;
   }
@@ -207,7 +215,7 @@ describe('parseEvent: valid events', () => {
   it('exports a schema whose output is the normalized event', () => {
     const result = transferEventSchema.safeParse(BASE);
     expect(result.success).toBe(true);
-    const event: TransferEvent | undefined = result.data;
+    const event: AnyTransferEvent | undefined = result.data;
     expect(event?.Options).toEqual({ Sync: false, DryRun: false, ...NO_DELETES });
   });
 });
@@ -568,6 +576,201 @@ const BAD_EVENTS: [string, unknown, string[]][] = [
     ['Options.MaxDeletes: expected a whole number', 'got null'],
   ],
   ['Source.Key is null', withSource({ Bucket: 'abc', Key: null }), ['Source.Key', 'got null']],
+  // Source.Collection: the CMR form.
+  [
+    'Collection with Source.Bucket',
+    withCollection({ Bucket: 'podaac-ops-cumulus-protected' }),
+    ['Source.Bucket: not allowed with Source.Collection', 's3:// URL names its bucket'],
+  ],
+  [
+    'Collection and Prefix together',
+    withCollection({ Bucket: 'abc', Prefix: 'p/' }),
+    ['Source: expected exactly one of Key', 'got Prefix and Collection'],
+  ],
+  [
+    'Collection is a string',
+    withCollection({ Collection: 'C1234567-PODAAC' }),
+    ['Source.Collection: expected an object with ConceptId'],
+  ],
+  [
+    'Collection with neither ConceptId nor ShortName',
+    withCollection({ Collection: {} }),
+    ['Source.Collection: expected exactly one of ConceptId or ShortName', 'got none'],
+  ],
+  [
+    'Collection with ConceptId and ShortName',
+    withCollection({ Collection: { ConceptId: 'C1234567-PODAAC', ShortName: 'MUR25', Version: '4.2' } }),
+    ['Source.Collection: expected exactly one of ConceptId or ShortName', 'got ConceptId and ShortName'],
+  ],
+  [
+    'ShortName without Version',
+    withCollection({ Collection: { ShortName: 'MUR25-JPL', Provider: 'PODAAC' } }),
+    ['Source.Collection.Version: required with ShortName'],
+  ],
+  [
+    'Provider with ConceptId',
+    withCollection({ Collection: { ConceptId: 'C1234567-PODAAC', Provider: 'PODAAC' } }),
+    ['Source.Collection.Provider: only allowed with ShortName'],
+  ],
+  [
+    'a granule concept id as ConceptId',
+    withCollection({ Collection: { ConceptId: 'G1234567-PODAAC' } }),
+    [
+      'Source.Collection.ConceptId: expected a CMR collection concept id',
+      'granule concept id',
+      'Source.Granules',
+    ],
+  ],
+  [
+    'a lower-case concept id',
+    withCollection({ Collection: { ConceptId: 'c1234567-podaac' } }),
+    ['Source.Collection.ConceptId', 'not of that form'],
+  ],
+  [
+    'ShortName over 85 characters',
+    withCollection({ Collection: { ShortName: 'S'.repeat(86), Version: '1' } }),
+    ['Source.Collection.ShortName', '86 characters'],
+  ],
+  [
+    'Version with a line break',
+    withCollection({ Collection: { ShortName: 'MUR25-JPL', Version: '4.2\nx' } }),
+    ['Source.Collection.Version', 'control character'],
+  ],
+  [
+    'Provider with a space',
+    withCollection({ Collection: { ShortName: 'MUR25-JPL', Version: '4.2', Provider: 'PO DAAC' } }),
+    ['Source.Collection.Provider', 'not of that form'],
+  ],
+  [
+    'misspelt Collection field',
+    withCollection({ Collection: { ConceptID: 'C1234567-PODAAC' } }),
+    ['Source.Collection.ConceptID', 'did you mean Source.Collection.ConceptId?'],
+  ],
+  [
+    'Temporal with one instant',
+    withCollection({ Temporal: [T1] }),
+    ['Source.Temporal: expected a list of two ISO-8601 instants', 'got 1 value'],
+  ],
+  [
+    'Temporal without a time zone',
+    withCollection({ Temporal: ['2023-03-05T06:07:08', T2] }),
+    ['Source.Temporal[0]: expected an ISO-8601 instant with a date, a time and a time zone', 'not one'],
+  ],
+  [
+    'Temporal of dates only',
+    withCollection({ Temporal: [T1, '2023-04-05'] }),
+    ['Source.Temporal[1]', 'not one'],
+  ],
+  [
+    'Temporal on February 30',
+    withCollection({ Temporal: ['2023-02-30T00:00:00Z', T2] }),
+    ['Source.Temporal[0]', 'not one'],
+  ],
+  ['Temporal at 24:00', withCollection({ Temporal: [T1, '2023-04-05T24:00:00Z'] }), ['Source.Temporal[1]']],
+  [
+    'Temporal ending before it starts',
+    withCollection({ Temporal: [T2, T1] }),
+    ['Source.Temporal: expected the start at or before the end'],
+  ],
+  [
+    'Temporal is a string',
+    withCollection({ Temporal: `${T1},${T2}` }),
+    ['Source.Temporal: expected a list', 'got a string'],
+  ],
+  [
+    'BoundingBox of three numbers',
+    withCollection({ BoundingBox: [-10, -5, 10] }),
+    ['Source.BoundingBox', 'got 3 values'],
+  ],
+  [
+    'BoundingBox longitude out of range',
+    withCollection({ BoundingBox: [-190, -5, 10, 5] }),
+    ['Source.BoundingBox[0]: expected a longitude between -180 and 180'],
+  ],
+  [
+    'BoundingBox latitude out of range',
+    withCollection({ BoundingBox: [-10, -5, 10, 95] }),
+    ['Source.BoundingBox[3]: expected a latitude between -90 and 90'],
+  ],
+  [
+    'BoundingBox with a string',
+    withCollection({ BoundingBox: [-10, '-5', 10, 5] }),
+    ['Source.BoundingBox[1]', 'got a string'],
+  ],
+  [
+    'BoundingBox with South above North',
+    withCollection({ BoundingBox: [-10, 50, 10, 5] }),
+    ['Source.BoundingBox: expected South at or below North'],
+  ],
+  [
+    'empty Granules',
+    withCollection({ Granules: [] }),
+    ['Source.Granules: expected a non-empty list', 'empty list'],
+  ],
+  [
+    'duplicate Granules',
+    withCollection({ Granules: ['granule-one', 'granule-two', 'granule-one'] }),
+    ['Source.Granules[2]: duplicate of Source.Granules[0]'],
+  ],
+  [
+    'more than 2000 Granules',
+    withCollection({ Granules: Array.from({ length: 2001 }, (_, i) => `granule-${i}`) }),
+    ['Source.Granules: ', 'more than 2000'],
+  ],
+  [
+    'a GranuleUR over 250 characters',
+    withCollection({ Granules: ['g'.repeat(251)] }),
+    ['Source.Granules[0]', '251 characters'],
+  ],
+  [
+    'CmrUrl over plain http to a remote host',
+    withCollection({ CmrUrl: 'http://cmr.example.org/search' }),
+    ['Source.CmrUrl: expected the URL of a CMR search root', 'loopback'],
+  ],
+  [
+    'CmrUrl with a query string',
+    withCollection({ CmrUrl: 'https://cmr.example.org/search?page_size=1' }),
+    ['Source.CmrUrl', 'query string'],
+  ],
+  [
+    'CmrUrl with credentials',
+    withCollection({ CmrUrl: 'https://user:hunter2pass@cmr.example.org/search' }),
+    ['Source.CmrUrl', 'contains credentials'],
+  ],
+  [
+    'Temporal with a Prefix source',
+    withSource({ Bucket: 'abc', Prefix: 'p/', Temporal: [T1, T2] }),
+    ['Source.Temporal: only allowed with Source.Collection'],
+  ],
+  [
+    'Granules and CmrUrl with a Keys source',
+    withSource({
+      Bucket: 'abc',
+      Keys: ['k'],
+      Granules: ['granule-one'],
+      CmrUrl: 'https://cmr.example.org/search',
+    }),
+    [
+      'Source.Granules: only allowed with Source.Collection',
+      'Source.CmrUrl: only allowed with Source.Collection',
+    ],
+  ],
+  [
+    'Dest.Key with a Collection source',
+    withCollection({}, { Dest: { Bucket: 'def', Key: 'renamed.nc' } }),
+    ['Dest.Key: only allowed with Source.Key', 'Source.Collection'],
+  ],
+  [
+    'no CredentialsEndpoint with a Prefix source',
+    omit(withSource({ Bucket: 'abc', Prefix: 'p/' }), 'CredentialsEndpoint'),
+    ['CredentialsEndpoint: required', 'only a Source.Collection may leave it'],
+  ],
+  [
+    'an extglob Include with a Collection',
+    withCollection({ Include: ['+(a|b).nc'] }),
+    ['Source.Include[0]', 'extglob'],
+  ],
+  ['Source.Collection is null', withCollection({ Collection: null }), ['Source.Collection', 'got null']],
 ];
 
 describe('parseEvent: invalid events', () => {
