@@ -33,7 +33,7 @@ import {
 } from './distributed-map/map-run';
 import type { LambdaHandler } from './lambda';
 import { prepareDefinition } from './prepare';
-import { ExecutionUsage, UsageCounter } from './usage';
+import { UsageCounter, type ExecutionUsage } from './usage';
 
 export type { ExecutionOutcome } from './asl';
 export type { LambdaContext, LambdaHandler } from './lambda';
@@ -191,8 +191,12 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
       });
       usage.childStarted();
       const read = readEvents(child, identity.executionArn, usage, execution.onEvent);
-      // Its transitions are all counted once its log is closed.
-      const outcome = outcomeOf(child.result).then(async (ended) => (await read, ended));
+      const outcome = (async () => {
+        const ended = await outcomeOf(child.result);
+        // Its transitions are all counted once its log is closed.
+        await read;
+        return ended;
+      })();
       return { outcome, abort: child.abort };
     };
     for (const [stateName, plan] of Object.entries(prepared.maps)) {

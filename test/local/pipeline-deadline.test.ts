@@ -95,4 +95,50 @@ describe(`a run whose copy invocations time out after ${TIMEOUT_SECONDS} s`, () 
     expect((written.PutObject ?? 0) + (written.CompleteMultipartUpload ?? 0)).toBe(OBJECTS);
     expect(outcome.progress).toMatchObject({ objectsTotal: OBJECTS, objectsDone: OBJECTS, failed: 0 });
   });
+
+  it('waits for a killed invocation to settle before it returns, and counts nothing it did after', async () => {
+    let started = 0;
+    let settled = 0;
+    const failed: string[] = [];
+    const reported: number[] = [];
+    const killed = await runPipelineLocally(
+      {
+        CredentialsEndpoint: world.credentialsEndpoint,
+        BearerToken: world.token,
+        Source: { Bucket: SOURCE, Prefix: PREFIX },
+        Dest: { Bucket: DEST, Prefix: 'killed/' },
+      },
+      {
+        s3Config: { region: world.s3.region, endpoint: world.s3.endpoint, forcePathStyle: true },
+        destinationCredentials: world.s3.destinationCredentials,
+        lambdaTimeoutSeconds: 0.3,
+        // Outlives its timeout, then takes a while to stop, then claims to have copied everything.
+        copyBatchOverride: async (batch, context) => {
+          started++;
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          settled++;
+          return {
+            Results: batch.Items.map((item) => ({ ...item, Status: 'COPIED' as const, Bytes: 1 })),
+            Deferred: [],
+            BatchInput: batch.BatchInput,
+          };
+        },
+        onEvent: (event) => {
+          if (event.type === 'StateFailed') failed.push(event.Error);
+        },
+        onProgress: (progress) => reported.push(progress.objectsDone),
+      },
+    );
+    expect(started).toBeGreaterThan(0);
+    expect(settled).toBe(started);
+    // A batch failed at its timeout (the others, stopped by the Map Run past its tolerated failures,
+    // may log nothing more).
+    expect(failed).toContain('Sandbox.Timedout');
+    expect(killed.usage.invocations.copy).toBe(started);
+    expect(killed.usage.lambdaMs.copy).toBe(started * 300);
+    expect(killed.progress).toMatchObject({ objectsTotal: OBJECTS, objectsDone: 0, bytesDone: 0 });
+    expect(reported.length).toBeGreaterThan(0);
+    expect(Math.max(...reported)).toBe(0);
+  });
 });
