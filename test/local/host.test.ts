@@ -393,6 +393,15 @@ describe('local host: loading a definition', () => {
         [arn('Sum')]: async (input) => (input as { xs: number[] }).xs.reduce((a, b) => a + b, 0),
       },
     );
-    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: [[2, 4, 6], 6], usage: expect.any(Object) });
+    expect(outcome).toEqual({
+      Status: 'SUCCEEDED',
+      Output: [[2, 4, 6], 6],
+      // Counted in the execution that runs them: P, M, Double x 3, Sum; no child execution.
+      usage: expect.objectContaining({
+        transitions: 6,
+        childExecutions: 0,
+        invocations: { [arn('Double')]: 3, [arn('Sum')]: 1 },
+      }),
+    });
   });
 });

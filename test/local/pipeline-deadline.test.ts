@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { EmbeddedWorld } from '../../emulators/world';
 import { seedSample, verifyCopies, type SampleObject } from '../../emulators/sample';
-import { runPipelineLocally, type LocalRunOutcome } from '../../local/pipeline';
+import { runPipelineLocally, type LocalRunOptions, type LocalRunOutcome } from '../../local/pipeline';
 import type { ExecutionEvent } from '../../local/stepfunctions/host';
 
 const KiB = 1024;
@@ -40,6 +40,22 @@ afterAll(async () => {
 
 const destKey = (key: string): string => `copy/${key.slice(PREFIX.length)}`;
 
+/** Runs the pipeline in the world: the source prefix copied under `destPrefix`. */
+const runInWorld = (destPrefix: string, options: LocalRunOptions): Promise<LocalRunOutcome> =>
+  runPipelineLocally(
+    {
+      CredentialsEndpoint: world.credentialsEndpoint,
+      BearerToken: world.token,
+      Source: { Bucket: SOURCE, Prefix: PREFIX },
+      Dest: { Bucket: DEST, Prefix: destPrefix },
+    },
+    {
+      s3Config: { region: world.s3.region, endpoint: world.s3.endpoint, forcePathStyle: true },
+      destinationCredentials: world.s3.destinationCredentials,
+      ...options,
+    },
+  );
+
 describe(`a run whose copy invocations time out after ${TIMEOUT_SECONDS} s`, () => {
   let outcome: LocalRunOutcome;
   const failures: ExecutionEvent[] = [];
@@ -50,22 +66,12 @@ describe(`a run whose copy invocations time out after ${TIMEOUT_SECONDS} s`, () 
     world.faults.bandwidthScope = { credentials: 'issued' };
     world.s3.resetCounters();
     try {
-      outcome = await runPipelineLocally(
-        {
-          CredentialsEndpoint: world.credentialsEndpoint,
-          BearerToken: world.token,
-          Source: { Bucket: SOURCE, Prefix: PREFIX },
-          Dest: { Bucket: DEST, Prefix: 'copy/' },
+      outcome = await runInWorld('copy/', {
+        lambdaTimeoutSeconds: TIMEOUT_SECONDS,
+        onEvent: (event) => {
+          if (event.type === 'StateFailed') failures.push(event);
         },
-        {
-          s3Config: { region: world.s3.region, endpoint: world.s3.endpoint, forcePathStyle: true },
-          destinationCredentials: world.s3.destinationCredentials,
-          lambdaTimeoutSeconds: TIMEOUT_SECONDS,
-          onEvent: (event) => {
-            if (event.type === 'StateFailed') failures.push(event);
-          },
-        },
-      );
+      });
     } finally {
       world.s3.resetFaults();
     }
@@ -101,35 +107,25 @@ describe(`a run whose copy invocations time out after ${TIMEOUT_SECONDS} s`, () 
     let settled = 0;
     const failed: string[] = [];
     const reported: number[] = [];
-    const killed = await runPipelineLocally(
-      {
-        CredentialsEndpoint: world.credentialsEndpoint,
-        BearerToken: world.token,
-        Source: { Bucket: SOURCE, Prefix: PREFIX },
-        Dest: { Bucket: DEST, Prefix: 'killed/' },
+    const killed = await runInWorld('killed/', {
+      lambdaTimeoutSeconds: 0.3,
+      // Outlives its timeout, then takes a while to stop, then claims to have copied everything.
+      copyBatchOverride: async (batch, context) => {
+        started++;
+        await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        settled++;
+        return {
+          Results: batch.Items.map((item) => ({ ...item, Status: 'COPIED' as const, Bytes: 1 })),
+          Deferred: [],
+          BatchInput: batch.BatchInput,
+        };
       },
-      {
-        s3Config: { region: world.s3.region, endpoint: world.s3.endpoint, forcePathStyle: true },
-        destinationCredentials: world.s3.destinationCredentials,
-        lambdaTimeoutSeconds: 0.3,
-        // Outlives its timeout, then takes a while to stop, then claims to have copied everything.
-        copyBatchOverride: async (batch, context) => {
-          started++;
-          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          settled++;
-          return {
-            Results: batch.Items.map((item) => ({ ...item, Status: 'COPIED' as const, Bytes: 1 })),
-            Deferred: [],
-            BatchInput: batch.BatchInput,
-          };
-        },
-        onEvent: (event) => {
-          if (event.type === 'StateFailed') failed.push(event.Error);
-        },
-        onProgress: (progress) => reported.push(progress.objectsDone),
+      onEvent: (event) => {
+        if (event.type === 'StateFailed') failed.push(event.Error);
       },
-    );
+      onProgress: (progress) => reported.push(progress.objectsDone),
+    });
     expect(started).toBeGreaterThan(0);
     expect(settled).toBe(started);
     // A batch failed at its timeout (the others, stopped by the Map Run past its tolerated failures,

@@ -105,52 +105,6 @@ describe('local host: usage', () => {
     expect(outcome.usage.invocations).toEqual({ [arn('Work')]: 3 });
   });
 
-  it('counts the states of inline Map iterations and Parallel branches in the execution that runs them', async () => {
-    const definition = {
-      StartAt: 'Both',
-      States: {
-        Both: {
-          Type: 'Parallel',
-          Branches: [
-            {
-              StartAt: 'Each',
-              States: {
-                Each: {
-                  Type: 'Map',
-                  ItemsPath: '$.xs',
-                  ItemProcessor: {
-                    StartAt: 'Double',
-                    States: { Double: { Type: 'Task', Resource: arn('Double'), End: true } },
-                  },
-                  End: true,
-                },
-              },
-            },
-            { StartAt: 'Sum', States: { Sum: { Type: 'Task', Resource: arn('Sum'), End: true } } },
-          ],
-          End: true,
-        },
-      },
-    };
-    const outcome = await runStateMachine(
-      definition,
-      { xs: [1, 2, 3] },
-      {
-        staging,
-        handlers: {
-          [arn('Double')]: async (x) => (x as number) * 2,
-          [arn('Sum')]: async (input) => (input as { xs: number[] }).xs.reduce((a, b) => a + b, 0),
-        },
-        validate: false,
-      },
-    );
-    expect(outcome.Status).toBe('SUCCEEDED');
-    // Both, Each, Double x 3, Sum: no child execution (they are not Distributed Map children).
-    expect(outcome.usage.transitions).toBe(6);
-    expect(outcome.usage.childExecutions).toBe(0);
-    expect(outcome.usage.invocations).toEqual({ [arn('Double')]: 3, [arn('Sum')]: 1 });
-  });
-
   it.each([
     [7, 3],
     [6, 2],
