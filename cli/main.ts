@@ -4,6 +4,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { RUN_DEFAULTS } from '../local/run-defaults';
 
+/** Lambda's longest function timeout, in seconds: the bound of `run --lambda-timeout`. */
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
 const EVENT_HELP = `
 The event (JSON) is the state machine's input:
   { "CredentialsEndpoint": "https://archive.podaac.earthdata.nasa.gov/s3credentials",
@@ -28,6 +31,10 @@ Environment:
 The credentials endpoint must be an Earthdata Cloud host (https://*.earthdata.nasa.gov,
 https://*.earthdatacloud.nasa.gov, https://*.asf.alaska.edu) or a loopback host on this machine.
 
+Each copy invocation (a batch) is killed at the copy Lambda's timeout, as Lambda kills it: CopyBatch defers
+what it cannot finish before it to another invocation. --lambda-timeout lowers that timeout to exercise
+the deadlines on small data.
+
 Ctrl-C aborts every copy in flight with its multipart upload, deletes the staged token, says what was
 done and what was not, and exits 130; a second Ctrl-C does not cut that short. Run the same event with
 "Options": { "Sync": true } to copy the rest.
@@ -38,6 +45,7 @@ Examples:
   $ s3-direct-transfer run --event granule.json > result.json
   $ AWS_REGION=us-west-2 s3-direct-transfer run --event docs/examples/prefix.json
   $ cat event.json | s3-direct-transfer run --event -
+  $ s3-direct-transfer run --event granule.json --lambda-timeout 10   # deadlines on small data
 ${EVENT_HELP}`;
 
 const DEMO_HELP = `
@@ -122,6 +130,12 @@ export async function main(argv: string[]): Promise<number> {
         .argParser(positiveInt('--objects-per-batch-concurrency'))
         .default(RUN_DEFAULTS.objectsPerBatch),
     )
+    .addOption(
+      new Option(
+        '--lambda-timeout <seconds>',
+        'timeout of each copy invocation in seconds, 1 to 900 (default: 900, the copy Lambda’s default timeout)',
+      ).argParser(integerFrom('--lambda-timeout', 1, LAMBDA_MAX_TIMEOUT_SECONDS, 'seconds')),
+    )
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', RUN_HELP)
     .action(async (options) => {
@@ -198,6 +212,16 @@ Examples:
     throw error;
   }
   return exitCode;
+}
+
+function integerFrom(flag: string, min: number, max: number, unit: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(`${flag} must be a whole number of ${unit} from ${min} to ${max}`);
+    }
+    return n;
+  };
 }
 
 function positiveInt(flag: string): (value: string) => number {

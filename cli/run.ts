@@ -20,6 +20,8 @@ export interface RunCommandOptions {
   staging?: string;
   concurrency: number;
   objectsPerBatchConcurrency: number;
+  /** Timeout of each copy invocation, in seconds. @default the deployed copy Lambda's */
+  lambdaTimeout?: number;
   quiet?: boolean;
 }
 
@@ -102,6 +104,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     staging: options.staging ? new FolderStagingStore(resolve(options.staging)) : undefined,
     maxConcurrency: options.concurrency,
     copyConcurrency: options.objectsPerBatchConcurrency,
+    lambdaTimeoutSeconds: options.lambdaTimeout,
     signal: interrupt.signal,
     onPlanned: (plan) => {
       process.stderr.write(

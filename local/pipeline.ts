@@ -24,8 +24,15 @@ import { unwrapPlanInput } from '../functions/plan/plan-input';
 import { planDependencies } from '../functions/plan/wiring';
 import { summarize, type SummarizeInput } from '../functions/summarize/summarize';
 import { summarizeDependencies } from '../functions/summarize/wiring';
-import { loadDefinitionArtifact, type DefinitionArtifact } from './definition/artifact';
-import { loadStateMachine, type ExecutionEvent, type ExecutionOutcome } from './stepfunctions/host';
+import { DEFAULT_CONFIG } from '../infra/config';
+import { loadDefinitionArtifact, type DefinitionArtifact, type FunctionRole } from './definition/artifact';
+import {
+  loadStateMachine,
+  type ExecutionEvent,
+  type ExecutionOutcome,
+  type ExecutionUsage,
+  type LambdaContext,
+} from './stepfunctions/host';
 import { RUN_DEFAULTS } from './run-defaults';
 import type { CopyOptions } from '../shared/copy';
 
@@ -36,6 +43,15 @@ export interface LocalProgress {
   bytesDone: number;
   failed: number;
   skipped: number;
+}
+
+/** The deployed copy function's timeout (infra/config.ts), which `run` enforces on CopyBatch. */
+export const COPY_TIMEOUT_SECONDS = DEFAULT_CONFIG.copyTimeoutMinutes * 60;
+
+/** What the run would be billed for on AWS, with the functions named by their role. */
+export interface LocalUsage extends Omit<ExecutionUsage, 'invocations' | 'lambdaMs'> {
+  readonly invocations: Record<FunctionRole, number>;
+  readonly lambdaMs: Record<FunctionRole, number>;
 }
 
 export interface LocalRunOptions {
@@ -55,6 +71,12 @@ export interface LocalRunOptions {
   readonly copyOptions?: Omit<CopyOptions, 'signal' | 'sync'>;
   /** The definition artifact. @default local/definition/definition.json */
   readonly artifact?: DefinitionArtifact;
+  /**
+   * Timeout of each CopyBatch invocation, in seconds: an invocation past it is killed and its Task fails
+   * with `Sandbox.Timedout`, as Lambda does; CopyBatch defers what it cannot finish before it. Plan and
+   * Summarize have no deadline on this machine (they do not watch theirs). @default COPY_TIMEOUT_SECONDS
+   */
+  readonly lambdaTimeoutSeconds?: number;
   /** For tests: pauses of Retry states in ms, by state name. */
   readonly retryIntervalOverrides?: Record<string, number | number[]>;
   /**
@@ -71,8 +93,8 @@ export interface LocalRunOptions {
   readonly onProgress?: (progress: LocalProgress) => void;
   /** Every state event of the execution and of its child executions (inputs and outputs included). */
   readonly onEvent?: (event: ExecutionEvent) => void;
-  /** For tests: replaces the CopyBatch core. */
-  readonly copyBatchOverride?: (input: CopyBatchInput) => Promise<CopyBatchOutput>;
+  /** For tests: replaces the CopyBatch core (the context is the invocation's). */
+  readonly copyBatchOverride?: (input: CopyBatchInput, context: LambdaContext) => Promise<CopyBatchOutput>;
   /** How Plan cuts the job into units (packs, objects, part ranges). @default the deployed defaults */
   readonly units?: UnitSettings;
 }
@@ -85,6 +107,8 @@ export interface LocalRunOutcome {
   readonly result?: TransferResult;
   readonly runId: string;
   readonly staging: StagingStore;
+  /** State transitions, child executions, and each function's invocations and duration. */
+  readonly usage: LocalUsage;
 }
 
 /** Runs one execution of the pipeline in this process. */
@@ -127,7 +151,11 @@ export async function runPipelineLocally(
         runId: executionName ?? runId,
         policy,
         signal: options.signal,
-        units: unitPolicy(options.units),
+        // Plan sizes units for the copy Lambda's timeout, as COPY_TIMEOUT_SECONDS tells it when deployed.
+        units: unitPolicy({
+          lambdaTimeoutSeconds: options.lambdaTimeoutSeconds,
+          ...options.units,
+        }),
       }),
     );
     inFlight.add(planning);
@@ -147,26 +175,29 @@ export async function runPipelineLocally(
 
   // Upload records of giant objects, cached as a warm Lambda container does.
   const uploadRecords = new UploadRecordCache(() => staging, staging.bucket);
-  const copy = async (input: unknown): Promise<CopyBatchOutput | GiantsStepOutput> => {
+  const copy = async (
+    input: unknown,
+    context: LambdaContext,
+  ): Promise<CopyBatchOutput | GiantsStepOutput> => {
     const action = giantsAction(input);
     const batch = input as CopyBatchInput;
     const running =
       options.copyBatchOverride && !action
-        ? options.copyBatchOverride(batch)
+        ? options.copyBatchOverride(batch, context)
         : runCopyFunction(input as CopyFunctionInput, {
             ...copyBatchDependencies({
               s3Config,
               ssm,
               staging: () => staging,
               destination,
-              // No Lambda deadline on one machine.
-              remainingTimeMs: () => Number.MAX_SAFE_INTEGER,
+              remainingTimeMs: () => context.getRemainingTimeInMillis(),
               tuning,
               policy,
               tokens: { stagingBucket: staging.bucket },
               uploadRecords,
             }),
-            signal: options.signal,
+            // Ctrl-C, or the invocation killed at its timeout.
+            signal: options.signal ? AbortSignal.any([options.signal, context.signal]) : context.signal,
           });
     inFlight.add(running);
     let result: CopyBatchOutput | GiantsStepOutput;
@@ -175,6 +206,8 @@ export async function runPipelineLocally(
     } finally {
       inFlight.delete(running);
     }
+    // Killed at its timeout: its Task failed, and what it did afterwards reaches nothing.
+    if (context.signal.aborted) return result;
     if (action) {
       // A giant object is done once CompleteGiants decided it (its bytes were counted range by range).
       if (action === 'CompleteGiants') progress.objectsDone += (result as GiantsStepOutput).Done;
@@ -206,6 +239,9 @@ export async function runPipelineLocally(
       [artifact.functions.copy]: copy,
       [artifact.functions.summarize]: summarizeHandler,
     },
+    functionTimeoutsMs: {
+      [artifact.functions.copy]: (options.lambdaTimeoutSeconds ?? COPY_TIMEOUT_SECONDS) * 1000,
+    },
     staging,
     stagingBucketPlaceholder: artifact.stagingBucketPlaceholder,
     maxConcurrencyCap: options.maxConcurrency ?? RUN_DEFAULTS.batches,
@@ -215,14 +251,22 @@ export async function runPipelineLocally(
     validate: options.artifact !== undefined,
   });
   try {
-    const execution = await machine.run(event, {
+    const { usage, ...ended } = await machine.run(event, {
       name: runId,
       signal: options.signal,
       onEvent: options.onEvent,
     });
+    const execution = ended as ExecutionOutcome;
     const result =
       execution.Status === 'SUCCEEDED' ? (execution.Output as unknown as TransferResult) : undefined;
-    return { execution, result, runId, staging, progress: { ...progress } };
+    return {
+      execution,
+      result,
+      runId,
+      staging,
+      progress: { ...progress },
+      usage: byRole(usage, artifact.functions),
+    };
   } finally {
     // An aborted execution returns at once; its batches are still aborting their uploads.
     await Promise.allSettled([...inFlight]);
@@ -235,6 +279,14 @@ export async function runPipelineLocally(
     destination.destroy();
     ssm.destroy();
   }
+}
+
+/** The host's usage with each function named by its role in the pipeline. */
+function byRole(usage: ExecutionUsage, functions: Record<FunctionRole, string>): LocalUsage {
+  const roles = Object.entries(functions) as [FunctionRole, string][];
+  const of = (byArn: Record<string, number>) =>
+    Object.fromEntries(roles.map(([role, arn]) => [role, byArn[arn] ?? 0])) as Record<FunctionRole, number>;
+  return { ...usage, invocations: of(usage.invocations), lambdaMs: of(usage.lambdaMs) };
 }
 
 /** A failed execution as a named error with a person-readable message. */

@@ -33,9 +33,11 @@ import {
 } from './distributed-map/map-run';
 import type { LambdaHandler } from './lambda';
 import { prepareDefinition } from './prepare';
+import { UsageCounter, type ExecutionUsage } from './usage';
 
 export type { ExecutionOutcome } from './asl';
-export type { LambdaHandler } from './lambda';
+export type { LambdaContext, LambdaHandler } from './lambda';
+export type { ExecutionUsage } from './usage';
 export type { BatchDone, MapRunStarted } from './distributed-map/map-run';
 
 type Overrides = NonNullable<RunOptions['overrides']>;
@@ -47,6 +49,12 @@ export type ExecutionEvent = EventLog & { executionArn: string };
 export interface LoadOptions {
   /** Lambda handlers by (unqualified) function ARN, as the definition names the functions. */
   readonly handlers: Record<string, LambdaHandler>;
+  /**
+   * Each function's timeout in ms, by unqualified function ARN, as the deployed function has it: an
+   * invocation that runs past it is killed (its Task fails with `Sandbox.Timedout`). A function not
+   * listed has no deadline on this machine.
+   */
+  readonly functionTimeoutsMs?: Record<string, number>;
   /** Where Distributed Map states read their ItemReader object and write their ResultWriter results. */
   readonly staging: StagingStore;
   /** A bucket name in the definition that stands for the staging bucket: replaced by `staging.bucket`. */
@@ -78,11 +86,14 @@ export interface ExecutionOptions {
   readonly onBatchDone?: (event: BatchDone) => void;
 }
 
+/** How an execution ended, and what it would be billed for. */
+export type RunOutcome = ExecutionOutcome & { readonly usage: ExecutionUsage };
+
 export interface LoadedStateMachine {
   /** The definition aws-local-stepfunctions runs: Distributed Map states replaced by stand-in Tasks. */
   readonly definition: StateMachineDefinition;
   readonly stateMachineArn: string;
-  run(input: unknown, options?: ExecutionOptions): Promise<ExecutionOutcome>;
+  run(input: unknown, options?: ExecutionOptions): Promise<RunOutcome>;
 }
 
 const DEFAULT_STATE_MACHINE_ARN = 'arn:aws:states:us-west-2:000000000000:stateMachine:LocalStateMachine';
@@ -106,15 +117,20 @@ async function outcomeOf(result: Promise<unknown>): Promise<ExecutionOutcome> {
   }
 }
 
-function forwardEvents(
+/**
+ * Reads an execution's event log to its end (the library closes it when the execution ends, however it
+ * ends): counts its transitions and forwards each event. Resolves once the log is closed.
+ */
+async function readEvents(
   execution: LibraryExecution,
   executionArn: string,
+  usage: UsageCounter,
   onEvent: ExecutionOptions['onEvent'],
-): void {
-  if (!onEvent) return;
-  void (async () => {
-    for await (const event of execution.eventLogs) onEvent({ ...event, executionArn });
-  })();
+): Promise<void> {
+  for await (const event of execution.eventLogs) {
+    usage.countEvent(event);
+    onEvent?.({ ...event, executionArn });
+  }
 }
 
 /**
@@ -125,6 +141,7 @@ function forwardEvents(
 export function loadStateMachine(definition: object, options: LoadOptions): LoadedStateMachine {
   const prepared = prepareDefinition(definition, {
     handlers: options.handlers,
+    functionTimeoutsMs: options.functionTimeoutsMs,
     stagingBucket: options.stagingBucketPlaceholder
       ? { placeholder: options.stagingBucketPlaceholder, name: options.staging.bucket }
       : undefined,
@@ -142,7 +159,8 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
   const stateMachineArn = options.stateMachineArn ?? DEFAULT_STATE_MACHINE_ARN;
   const stateMachineName = stateMachineArn.split(':').pop()!;
 
-  const run = async (input: unknown, execution: ExecutionOptions = {}): Promise<ExecutionOutcome> => {
+  const run = async (input: unknown, execution: ExecutionOptions = {}): Promise<RunOutcome> => {
+    const usage = new UsageCounter();
     const name = execution.name ?? randomUUID();
     const executionArn = executionArnOf(stateMachineArn, name);
     const controller = new AbortController();
@@ -150,7 +168,10 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
     execution.signal?.addEventListener('abort', abort);
     if (execution.signal?.aborted) abort();
 
-    const taskResourceLocalHandlers: Overrides['taskResourceLocalHandlers'] = { ...prepared.tasks };
+    const taskResourceLocalHandlers: NonNullable<Overrides['taskResourceLocalHandlers']> = {};
+    for (const [stateName, task] of Object.entries(prepared.tasks)) {
+      taskResourceLocalHandlers[stateName] = (taskInput) => task(taskInput as JsonValue, usage) as never;
+    }
     const overrides: Overrides = {
       taskResourceLocalHandlers,
       retryIntervalOverrides: options.retryIntervalOverrides,
@@ -168,8 +189,15 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
           StateMachine: { Id: identity.stateMachineArn, Name: identity.stateMachineArn.split(':').pop() },
         },
       });
-      forwardEvents(child, identity.executionArn, execution.onEvent);
-      return { outcome: outcomeOf(child.result), abort: child.abort };
+      usage.childStarted();
+      const read = readEvents(child, identity.executionArn, usage, execution.onEvent);
+      const outcome = (async () => {
+        const ended = await outcomeOf(child.result);
+        // Its transitions are all counted once its log is closed.
+        await read;
+        return ended;
+      })();
+      return { outcome, abort: child.abort };
     };
     for (const [stateName, plan] of Object.entries(prepared.maps)) {
       taskResourceLocalHandlers[stateName] = async (taskInput) =>
@@ -183,7 +211,7 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
         })) as never;
     }
 
-    if (controller.signal.aborted) return { Status: 'ABORTED' };
+    if (controller.signal.aborted) return { Status: 'ABORTED', usage: usage.snapshot() };
     const rootExecution = machine.run(toJson(input) as never, {
       overrides,
       noThrowOnAbort: true,
@@ -193,10 +221,13 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
       },
     });
     controller.signal.addEventListener('abort', () => rootExecution.abort());
-    forwardEvents(rootExecution, executionArn, execution.onEvent);
+    const read = readEvents(rootExecution, executionArn, usage, execution.onEvent);
     try {
       const outcome = await outcomeOf(rootExecution.result);
-      return outcome.Status === 'SUCCEEDED' && controller.signal.aborted ? { Status: 'ABORTED' } : outcome;
+      await read;
+      const ended: ExecutionOutcome =
+        outcome.Status === 'SUCCEEDED' && controller.signal.aborted ? { Status: 'ABORTED' } : outcome;
+      return { ...ended, usage: usage.snapshot() };
     } finally {
       execution.signal?.removeEventListener('abort', abort);
       controller.abort();
@@ -211,6 +242,6 @@ export async function runStateMachine(
   definition: object,
   input: unknown,
   options: LoadOptions & ExecutionOptions,
-): Promise<ExecutionOutcome> {
+): Promise<RunOutcome> {
   return loadStateMachine(definition, options).run(input, options);
 }

@@ -176,6 +176,8 @@ function validationView(
 
 export interface PrepareOptions {
   readonly handlers: Record<string, LambdaHandler>;
+  /** Timeout of each function in ms, by unqualified function ARN; none: no deadline. */
+  readonly functionTimeoutsMs?: Record<string, number>;
   /** A bucket name in the definition that stands for the staging bucket, and that bucket's name. */
   readonly stagingBucket?: { readonly placeholder: string; readonly name: string };
   /** Validate the whole definition with asl-validator (~0.5 s of CPU). */
@@ -187,7 +189,7 @@ export interface PrepareOptions {
  * inside Map and Parallel states) to its handler. Throws UnsupportedDefinitionError for anything not emulated.
  */
 export function prepareDefinition(definition: object, options: PrepareOptions): PreparedDefinition {
-  const functions = new LambdaFunctions(options.handlers);
+  const functions = new LambdaFunctions(options.handlers, options.functionTimeoutsMs);
   const source = (
     options.stagingBucket
       ? replaceString(definition, options.stagingBucket.placeholder, options.stagingBucket.name)

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { main } from '../../cli/main';
+import { runMain } from '../helpers/main';
 import { STACK_NAME } from '../../shared/deployment';
 
 // The real wiring of `start` and `watch` in main.ts, with the SDK clients mocked at the class level.
@@ -40,25 +40,7 @@ const SUCCEEDED = {
 const eventPath = join(mkdtempSync(join(tmpdir(), 'cli-main-')), 'event.json');
 writeFileSync(eventPath, JSON.stringify(EVENT));
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 's3-direct-transfer', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-}
+const run = runMain;
 
 const savedEnv = process.env.S3_DIRECT_TRANSFER_STATE_MACHINE;
 beforeEach(() => {

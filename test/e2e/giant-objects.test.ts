@@ -12,6 +12,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { runPipelineLocally, type LocalRunOptions } from '../../local/pipeline';
 import type { TransferResult } from '../../shared/contracts';
 import { itNeeds, startE2EWorld, type E2EWorld } from './world';
@@ -45,17 +46,24 @@ function sha256Of(size: number, seed: number): string {
   return hash.digest('hex');
 }
 
+/**
+ * Seeded in one PUT on the emulator, which keeps a full-object CRC64NVME of it as S3 does (so the
+ * completion check has a source checksum to meet); in a multipart upload on RGW, which refuses a
+ * 1 GiB single PUT.
+ */
 async function seed(key: string, size: number, seedNumber: number): Promise<void> {
-  await admin.send(
-    new PutObjectCommand({
-      Bucket: SOURCE,
-      Key: key,
-      Body: Readable.from(blocks(size, seedNumber)),
-      ContentLength: size,
-      ContentType: 'application/x-hdf5',
-      Metadata: { mission: 'icesat-2' },
-    }),
-  );
+  const params = {
+    Bucket: SOURCE,
+    Key: key,
+    Body: Readable.from(blocks(size, seedNumber)),
+    ContentType: 'application/x-hdf5',
+    Metadata: { mission: 'icesat-2' },
+  };
+  if (world.emulator) {
+    await admin.send(new PutObjectCommand({ ...params, ContentLength: size }));
+    return;
+  }
+  await new Upload({ client: admin, partSize: 64 * MiB, queueSize: 2, params }).done();
 }
 
 async function destinationSha256(key: string): Promise<string> {
@@ -105,19 +113,22 @@ afterAll(async () => {
 
 describe('a giant object', () => {
   it('is copied byte-identical in parallel ranges, read about once, counted once, with no upload left open', async () => {
-    const size = 1024 * MiB;
+    // 1 GiB on the embedded world (the issue's case); a quarter of it on RGW, whose PUTs on these
+    // machines run at ~45 MiB/s, to keep the suite's time: still several ranges at an 8 s timeout.
+    const size = (world.emulator ? 1024 : 256) * MiB;
     await seed('atl03/giant.h5', size, 1);
     world.emulator?.resetCounters();
     const started = Date.now();
     const outcome = await run('atl03/giant.h5', {
-      // As a Lambda with an 8 s timeout sees it: the object must go in ranges of ~150 MB.
-      units: { lambdaTimeoutSeconds: 8 },
+      // `run --lambda-timeout 8`: every invocation is killed after 8 s, so Plan cuts the object into
+      // ranges of ~150 MB and a range goes on in further invocations when its deadline comes.
+      lambdaTimeoutSeconds: 8,
       // 4 ranges at once, 4 parts each, as Lambdas would; the emulator checks every part's CRC32, so
       // the parts' SHA-256 is left out of their signatures (it would double this test's CPU).
       maxConcurrency: 4,
       copyOptions: { queueSize: 4, unsignedPayload: 'always' },
     });
-    console.log(`1 GiB giant copy: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${size / MiB} MiB giant copy: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // Read before the checks below read the destination.
     const served = world.emulator?.counters.bytesServed;
     const uploadParts = world.emulator?.counters.requests.UploadPart;

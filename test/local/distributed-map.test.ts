@@ -507,7 +507,7 @@ describe('Distributed Map adapter', () => {
       { signal: controller.signal },
     );
     await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(outcome).toEqual({ Status: 'ABORTED' });
+    expect(outcome).toEqual({ Status: 'ABORTED', usage: expect.any(Object) });
     expect(calls).toBeLessThanOrEqual(4);
   });
 

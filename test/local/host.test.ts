@@ -45,6 +45,7 @@ describe('local host: Lambda tasks', () => {
     expect(outcome).toEqual({
       Status: 'SUCCEEDED',
       Output: { got: { n: 1 }, when: '1970-01-01T00:00:00.000Z' },
+      usage: expect.any(Object),
     });
   });
 
@@ -67,7 +68,7 @@ describe('local host: Lambda tasks', () => {
       },
     };
     const outcome = await run(definition, { fn: `${arn('A')}:live` }, { [arn('A')]: async (event) => event });
-    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: { step: 2 } });
+    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: { step: 2 }, usage: expect.any(Object) });
   });
 
   it('surfaces a thrown error as Error = error.name and Cause = the Lambda error payload', async () => {
@@ -166,7 +167,11 @@ describe('local host: Lambda tasks', () => {
       },
     );
     expect(seen).toEqual([['a', 'b', 'c'], ['b', 'c'], ['c']]);
-    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: { Results: ['a', 'b', 'c'] } });
+    expect(outcome).toEqual({
+      Status: 'SUCCEEDED',
+      Output: { Results: ['a', 'b', 'c'] },
+      usage: expect.any(Object),
+    });
   });
 
   it('replaces the input with the result for ResultPath "$", on a state and on a catcher', async () => {
@@ -190,7 +195,11 @@ describe('local host: Lambda tasks', () => {
         },
       },
     );
-    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: { was: { replaced: true } } });
+    expect(outcome).toEqual({
+      Status: 'SUCCEEDED',
+      Output: { was: { replaced: true } },
+      usage: expect.any(Object),
+    });
     const caught = await run(
       {
         StartAt: 'Fails',
@@ -215,7 +224,11 @@ describe('local host: Lambda tasks', () => {
       { input: 1 },
       { [arn('Fails')]: async () => fail('InvalidInput', 'bad') },
     );
-    expect(kept).toEqual({ Status: 'SUCCEEDED', Output: { Error: 'InvalidInput' } });
+    expect(kept).toEqual({
+      Status: 'SUCCEEDED',
+      Output: { Error: 'InvalidInput' },
+      usage: expect.any(Object),
+    });
   });
 
   it('reports a Fail state as the execution Error and Cause', async () => {
@@ -227,7 +240,12 @@ describe('local host: Lambda tasks', () => {
       {},
       {},
     );
-    expect(outcome).toEqual({ Status: 'FAILED', Error: 'InvalidInput', Cause: 'Source.Bucket is missing' });
+    expect(outcome).toEqual({
+      Status: 'FAILED',
+      Error: 'InvalidInput',
+      Cause: 'Source.Bucket is missing',
+      usage: expect.any(Object),
+    });
   });
 
   it('fails with the terminal States.DataLimitExceeded when a task returns more than 256 KiB', async () => {
@@ -266,7 +284,7 @@ describe('local host: Lambda tasks', () => {
       },
       { signal: controller.signal },
     );
-    await expect(outcome).resolves.toEqual({ Status: 'ABORTED' });
+    await expect(outcome).resolves.toEqual({ Status: 'ABORTED', usage: expect.any(Object) });
     release();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(nextCalled).toBe(false);
@@ -375,6 +393,15 @@ describe('local host: loading a definition', () => {
         [arn('Sum')]: async (input) => (input as { xs: number[] }).xs.reduce((a, b) => a + b, 0),
       },
     );
-    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: [[2, 4, 6], 6] });
+    expect(outcome).toEqual({
+      Status: 'SUCCEEDED',
+      Output: [[2, 4, 6], 6],
+      // Counted in the execution that runs them: P, M, Double x 3, Sum; no child execution.
+      usage: expect.objectContaining({
+        transitions: 6,
+        childExecutions: 0,
+        invocations: { [arn('Double')]: 3, [arn('Sum')]: 1 },
+      }),
+    });
   });
 });

@@ -181,7 +181,11 @@ describe('the synthesized definition in the local host', () => {
       summarize: fakeSummarize,
     });
     const outcome = await machine.run(event, { name: 'dry' });
-    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: { Copied: 0, Planned: 1, DryRun: true } });
+    expect(outcome).toEqual({
+      Status: 'SUCCEEDED',
+      Output: { Copied: 0, Planned: 1, DryRun: true },
+      usage: expect.any(Object),
+    });
     expect(copyCalls).toHaveLength(0);
   });
 
@@ -198,6 +202,7 @@ describe('the synthesized definition in the local host', () => {
       Status: 'FAILED',
       Error: 'InvalidInput',
       Cause: 'Source.Bucket: expected a bucket name',
+      usage: expect.any(Object),
     });
   });
 

@@ -44,7 +44,11 @@ describe('Promise.withResolvers polyfill', () => {
         retryIntervalOverrides: { Echo: 0 },
       },
     );
-    expect(outcome).toEqual({ Status: 'SUCCEEDED', Output: { echoed: { hello: 'world' } } });
+    expect(outcome).toEqual({
+      Status: 'SUCCEEDED',
+      Output: { echoed: { hello: 'world' } },
+      usage: expect.any(Object),
+    });
     expect(calls).toHaveLength(1);
   });
 });
