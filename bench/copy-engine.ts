@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/copy-engine.ts [--worlds loopback,instance,lambda] [--reps 3] [--quick] [--no-peers]
  *       [--no-limits] [--no-small] [--no-aws-small] [--no-4g] [--no-sync] [--profile] [--verbose]
- *       [--engine-options JSON] [--node-options FLAGS] [--sweep [--variants JSON-list-of-CopyOptions]]
+ *       [--engine-options JSON] [--node-options FLAGS] [--no-malloc] [--sweep [--variants JSON-list]]
  *
  * Needs Debian's awscli and rclone (`apt-get install -y awscli rclone`) and /usr/bin/time.
  */
@@ -80,7 +80,7 @@ interface Candidate {
 }
 
 /** The copy Lambda's glibc malloc settings (shared/copy/malloc-tuning.json); `run` users export them too. */
-const MALLOC_ENV: Record<string, string> = { ...mallocTuning };
+const MALLOC_ENV: Record<string, string> = flag('--no-malloc') ? {} : { ...mallocTuning };
 
 /** The engine's settings per host: the copy Lambda's (COPY_DEFAULTS) and `run`'s (RUN_DEFAULTS). */
 const HOSTS = {
