@@ -16,11 +16,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import mallocTuning from '../shared/copy/malloc-tuning.json';
 import { COPY_DEFAULTS, type CopyOptions } from '../shared/copy';
 import { RUN_DEFAULTS } from '../local/run-defaults';
-import { baseEnv, Server, timed as harnessTimed, type Usage } from './harness';
+import { baseEnv, bundleBench, Server, timed as harnessTimed, type Usage } from './harness';
 import { awsPipe, awsSync, rclone, rcloneConfig, rcloneEqual, type PeerWorld } from './peers';
 import { inRegime, regimesFrom, type Regime } from './worlds';
 import {
@@ -90,15 +89,7 @@ const HOSTS = {
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  buildSync({
-    entryPoints: [join(ROOT, 'bench/copy-engine-client.ts'), join(ROOT, 'bench/copy-engine-server.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outdir: OUT,
-    logLevel: 'warning',
-  });
+  bundleBench([join(ROOT, 'bench/copy-engine-client.ts'), join(ROOT, 'bench/copy-engine-server.ts')], OUT);
   const dir = mkdtempSync(join(tmpdir(), 'bench-copy-engine-'));
   const seeds = [
     `big/1g=${BIG}`,

@@ -27,9 +27,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { RUN_DEFAULTS } from '../local/run-defaults';
-import { baseEnv, Server, timed as harnessTimed, type Usage } from './harness';
+import { baseEnv, bundleBench, Server, timed as harnessTimed, type Usage } from './harness';
 import { awsSync, rclone, rcloneConfig, type PeerWorld } from './peers';
 import {
   describeRun,
@@ -104,15 +103,7 @@ async function main(): Promise<void> {
     cwd: code.root,
     stdio: 'inherit',
   });
-  buildSync({
-    entryPoints: [join(code.root, 'bench/pipeline-server.ts'), join(code.root, 'bench/pipeline-floor.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outdir: OUT,
-    logLevel: 'warning',
-  });
+  bundleBench([join(code.root, 'bench/pipeline-server.ts'), join(code.root, 'bench/pipeline-floor.ts')], OUT);
   const temp = mkdtempSync(join(tmpdir(), 'bench-pipeline-'));
   console.error(`seeding ${COUNT} x ${SIZE} bytes under s3://${SOURCE_BUCKET}/${PREFIX} ...`);
   const child = spawn(
