@@ -145,6 +145,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     rmSync(temp, { recursive: true, force: true });
+    rmSync(code.root, { recursive: true, force: true });
   }
 }
 
