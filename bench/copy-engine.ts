@@ -83,7 +83,7 @@ const MALLOC_ENV: Record<string, string> = flag('--no-malloc') ? {} : { ...mallo
 
 /** The engine's settings per host: the copy Lambda's (COPY_DEFAULTS) and `run`'s (RUN_DEFAULTS). */
 const HOSTS = {
-  lambda: { label: 'Lambda defaults', options: {} as CopyOptions, batch: 4 },
+  lambda: { label: 'Lambda defaults', options: {} as CopyOptions, batch: 8 },
   run: { label: '`run` defaults', options: RUN_DEFAULTS.copyOptions, batch: RUN_DEFAULTS.objectsPerBatch },
 };
 
