@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/copy-engine.ts [--worlds loopback,instance,lambda] [--reps 3] [--quick] [--no-peers]
  *       [--no-limits] [--no-small] [--no-aws-small] [--no-4g] [--no-sync] [--profile] [--verbose]
- *       [--engine-options JSON] [--node-options FLAGS] [--sweep [--variants JSON-list-of-CopyOptions]]
+ *       [--engine-options JSON] [--node-options FLAGS] [--no-malloc] [--sweep [--variants JSON-list]]
  *
  * Needs Debian's awscli and rclone (`apt-get install -y awscli rclone`) and /usr/bin/time.
  */
@@ -16,11 +16,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import mallocTuning from '../shared/copy/malloc-tuning.json';
 import { COPY_DEFAULTS, type CopyOptions } from '../shared/copy';
 import { RUN_DEFAULTS } from '../local/run-defaults';
-import { baseEnv, Server, timed as harnessTimed, type Usage } from './harness';
+import { baseEnv, bundleBench, Server, timed as harnessTimed, type Usage } from './harness';
 import { awsPipe, awsSync, rclone, rcloneConfig, rcloneEqual, type PeerWorld } from './peers';
 import { inRegime, regimesFrom, type Regime } from './worlds';
 import {
@@ -80,25 +79,17 @@ interface Candidate {
 }
 
 /** The copy Lambda's glibc malloc settings (shared/copy/malloc-tuning.json); `run` users export them too. */
-const MALLOC_ENV: Record<string, string> = { ...mallocTuning };
+const MALLOC_ENV: Record<string, string> = flag('--no-malloc') ? {} : { ...mallocTuning };
 
 /** The engine's settings per host: the copy Lambda's (COPY_DEFAULTS) and `run`'s (RUN_DEFAULTS). */
 const HOSTS = {
-  lambda: { label: 'Lambda defaults', options: {} as CopyOptions, batch: 4 },
+  lambda: { label: 'Lambda defaults', options: {} as CopyOptions, batch: 8 },
   run: { label: '`run` defaults', options: RUN_DEFAULTS.copyOptions, batch: RUN_DEFAULTS.objectsPerBatch },
 };
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  buildSync({
-    entryPoints: [join(ROOT, 'bench/copy-engine-client.ts'), join(ROOT, 'bench/copy-engine-server.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outdir: OUT,
-    logLevel: 'warning',
-  });
+  bundleBench([join(ROOT, 'bench/copy-engine-client.ts'), join(ROOT, 'bench/copy-engine-server.ts')], OUT);
   const dir = mkdtempSync(join(tmpdir(), 'bench-copy-engine-'));
   const seeds = [
     `big/1g=${BIG}`,

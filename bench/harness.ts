@@ -3,6 +3,7 @@
  * under /usr/bin/time so that every client's CPU seconds and peak RSS are measured the same way.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { buildSync } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,4 +83,17 @@ export function timed(
     });
   });
   return { child, done };
+}
+
+/** Bundles bench entry points for plain `node` (packages stay in node_modules) into `outdir`. */
+export function bundleBench(entryPoints: string[], outdir: string): void {
+  buildSync({
+    entryPoints,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    outdir,
+    logLevel: 'warning',
+  });
 }

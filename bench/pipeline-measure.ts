@@ -32,7 +32,8 @@ export interface Candidate {
  * root and a description of the code (HEAD plus the working-tree changes, hashed).
  */
 export function snapshot(root: string, out: string): { root: string; code: string } {
-  const copy = join(out, 'snapshot');
+  // One per benchmark process: two benchmarks at once must not replace each other's code.
+  const copy = join(out, `snapshot-${process.pid}`);
   rmSync(copy, { recursive: true, force: true });
   mkdirSync(copy, { recursive: true });
   const entries = ['bin', 'cli', 'local', 'shared', 'functions', 'bench', 'scripts', 'emulators'];

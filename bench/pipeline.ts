@@ -15,7 +15,8 @@
  *       [--profile] [--quiet-share 0.1] [--retries 3] [--env KEY=VALUE ...] [--large 1x1024]
  *
  * `--settings` lists `--concurrency` x `--objects-per-batch-concurrency` pairs for this tool (its
- * defaults always run, without flags); `BxP+--flag` also passes a flag to node. In the Lambda world,
+ * defaults always run, without flags); `BxP+--flag` runs `node --flag bin` instead of the bin itself
+ * (whose shebang sets the node flags of `run`), `BxP+node` plain `node bin`. In the Lambda world,
  * `--lambda-settings` are the objects at once of one copy Lambda (copyBatch on 20-item batches, one
  * after another). `--floor` adds, on loopback, the floors of bench/pipeline-floor.ts. `--large NxM`:
  * after the reps, each setting of this tool copies N objects of M MiB once (throughput and peak RSS).
@@ -26,9 +27,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { RUN_DEFAULTS } from '../local/run-defaults';
-import { baseEnv, Server, timed as harnessTimed, type Usage } from './harness';
+import { baseEnv, bundleBench, Server, timed as harnessTimed, type Usage } from './harness';
 import { awsSync, rclone, rcloneConfig, type PeerWorld } from './peers';
 import {
   describeRun,
@@ -103,15 +103,7 @@ async function main(): Promise<void> {
     cwd: code.root,
     stdio: 'inherit',
   });
-  buildSync({
-    entryPoints: [join(code.root, 'bench/pipeline-server.ts'), join(code.root, 'bench/pipeline-floor.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outdir: OUT,
-    logLevel: 'warning',
-  });
+  bundleBench([join(code.root, 'bench/pipeline-server.ts'), join(code.root, 'bench/pipeline-floor.ts')], OUT);
   const temp = mkdtempSync(join(tmpdir(), 'bench-pipeline-'));
   console.error(`seeding ${COUNT} x ${SIZE} bytes under s3://${SOURCE_BUCKET}/${PREFIX} ...`);
   const child = spawn(
@@ -153,6 +145,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     rmSync(temp, { recursive: true, force: true });
+    rmSync(code.root, { recursive: true, force: true });
   }
 }
 
@@ -193,11 +186,12 @@ async function measureWorld(
         setting === DEFAULT_SETTING
           ? []
           : ['--concurrency', batches, '--objects-per-batch-concurrency', perBatch];
+      // Executed as a user's shell does (its shebang's node flags apply); `+node` runs plain `node bin`.
       const bin = join(codeRoot, 'bin/s3-direct-transfer.js');
-      const out = await timed(
-        [process.execPath, ...nodeArgs, bin, 'run', '--event', event, '--quiet', ...flags],
-        cliEnv,
-      );
+      const launcher = nodeArgs.length
+        ? [process.execPath, ...nodeArgs.filter((a) => a !== 'node'), bin]
+        : [bin];
+      const out = await timed([...launcher, 'run', '--event', event, '--quiet', ...flags], cliEnv);
       const result = JSON.parse(out.stdout) as { Failed: number };
       if (result.Failed !== 0)
         throw new Error(`${result.Failed} objects failed: ${out.stdout.slice(0, 2000)}`);

@@ -17,8 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
-import { baseEnv, Server, timed } from './harness';
+import { baseEnv, bundleBench, Server, timed } from './harness';
 import { median } from './pipeline-measure';
 
 const ROOT = join(__dirname, '..');
@@ -47,15 +46,7 @@ interface World {
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  buildSync({
-    entryPoints: [join(ROOT, 'bench/pipeline-server.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outdir: OUT,
-    logLevel: 'warning',
-  });
+  bundleBench([join(ROOT, 'bench/pipeline-server.ts')], OUT);
   const temp = mkdtempSync(join(tmpdir(), 'bench-run-overhead-'));
   const child = spawn(
     process.execPath,

@@ -43,7 +43,7 @@ export interface PipelineConfig {
 }
 
 export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
-  // 100 CopyBatch Lambdas x 4 objects each: 400 streams, far below S3's per-prefix rates, and one TEA
+  // 100 CopyBatch Lambdas x 8 objects each: 800 streams, far below S3's per-prefix rates, and one TEA
   // credentials call per container-hour.
   maxConcurrency: 100,
   // Units (shared/units.ts, docs/cost.md): 500 small objects per child execution put Step Functions at
@@ -55,7 +55,7 @@ export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
   // or a timeout after the retries. 10% tolerates the odd one and stops a systematically broken run
   // early; Summarize reports every item either way.
   toleratedFailurePercentage: 10,
-  // 16 MiB parts x (4 in flight + 4 read ahead) x 4 objects = 512 MiB of buffers, plus the runtime;
+  // 8 MiB parts x (4 in flight + 1 being filled) x 8 objects = 320 MiB of buffers, plus the runtime;
   // 1769 MiB is also where Lambda gives one full vCPU (and more network bandwidth).
   copyMemoryMb: 1769,
   copyTimeoutMinutes: 15,

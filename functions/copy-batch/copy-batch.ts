@@ -44,7 +44,7 @@ export interface CopyBatchDeps {
   /** Milliseconds left before the invocation is killed (`context.getRemainingTimeInMillis`). */
   remainingTimeMs: () => number;
   logger?: CopyLogger;
-  /** Objects copied at once. @default 4 */
+  /** Objects copied at once. @default 8 */
   concurrency?: number;
   /** Passed to every {@link copyObject} (signal and onProgress are CopyBatch's own). */
   copyOptions?: Omit<CopyOptions, 'signal' | 'sync'>;
@@ -77,7 +77,9 @@ export interface CopyBatchDeps {
   ranges?: RangeDeps;
 }
 
-const DEFAULT_CONCURRENCY = 4;
+// Small objects wait on S3's first byte, not the network: 8 at once copied a batch 1.3 x faster than 4
+// in the like-S3 Lambda world (docs/PERFORMANCE.md).
+const DEFAULT_CONCURRENCY = 8;
 
 function failed(item: ManifestItem, name: string, cause: string): ItemResult {
   return { Key: item.Key, DestKey: item.DestKey, Status: 'FAILED', Bytes: 0, Error: name, Cause: cause };
