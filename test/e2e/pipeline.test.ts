@@ -5,6 +5,7 @@
  * (`npm run test:rgw`).
  */
 import { unitObjects } from '../../shared/units';
+import { ErrorName, TransferError } from '../../shared/errors';
 import { readFile } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CopyBatchInput, CopyBatchOutput, ItemResult, TransferResult } from '../../shared/contracts';
@@ -221,6 +222,49 @@ describe('deferred items', () => {
     );
     expect(outcome.result).toMatchObject({ Copied: ODD_KEYS.length, Failed: 0 });
     expect(calls).toBe(ODD_KEYS.length);
+  });
+
+  it('keeps the credit of a unit’s earlier round when a later round fails for good', async () => {
+    const rounds: number[] = [];
+    const copyBatchOverride = async (input: CopyBatchInput): Promise<CopyBatchOutput> => {
+      const objects = unitObjects(input.Unit ?? { Pack: input.Items ?? [] });
+      rounds.push(objects.length);
+      // Round 2: the token is refused for good (not retried: a caller error).
+      if (input.Results?.length) {
+        throw new TransferError(ErrorName.AuthenticationFailed, 'the token was refused in round 2');
+      }
+      // Round 1: copies (pretends to) the first object and leaves the rest for the next round.
+      const [first, ...rest] = objects;
+      return {
+        Results: [{ Key: first.Key, DestKey: first.DestKey, Status: 'COPIED', Bytes: first.Size ?? 0 }],
+        Next: { Pack: rest },
+        Stalled: 0,
+        BatchInput: input.BatchInput,
+      };
+    };
+    const outcome = await runPipelineLocally(
+      { ...baseEvent(), Source: { Bucket: SOURCE, Prefix: `${PREFIX}odd/` } },
+      localOptions({ copyBatchOverride }),
+    );
+    // One pack of the odd keys, two rounds.
+    expect(rounds).toEqual([ODD_KEYS.length, ODD_KEYS.length - 1]);
+    expect(outcome.execution.Status).toBe('SUCCEEDED');
+    const result = outcome.result as TransferResult;
+    expect(result).toMatchObject({ Copied: 1, Failed: ODD_KEYS.length - 1, Skipped: 0 });
+    expect(result.Failures).toHaveLength(ODD_KEYS.length - 1);
+    for (const failure of result.Failures) {
+      expect(failure).toMatchObject({ Error: 'AuthenticationFailed' });
+      expect(failure.Cause).toMatch(/refused in round 2/);
+    }
+    // The copied object is not among the failures: each object counted once, where it ended.
+    const failedKeys = new Set(result.Failures.map((f) => f.Key));
+    expect(failedKeys.size).toBe(ODD_KEYS.length - 1);
+    const report = JSON.parse((await outcome.staging.getText(result.Report!.Key))!) as {
+      Items: ItemResult[];
+    };
+    const copiedKey = report.Items.find((i) => i.Status === 'COPIED')?.Key;
+    expect(copiedKey).toBeDefined();
+    expect(failedKeys.has(copiedKey!)).toBe(false);
   });
 });
 
