@@ -16,7 +16,7 @@ import { redactText } from '../../shared/log';
 import { unitObjects } from '../../shared/units';
 import { ThroughputEstimator } from './throughput';
 import { copyRangeUnit, type RangeDeps } from './range-unit';
-import { NO_PROGRESS_ROUNDS, SYSTEMIC_ERRORS } from './unit-rules';
+import { deadlineMargins, NO_PROGRESS_ROUNDS, SYSTEMIC_ERRORS } from './unit-rules';
 
 export { NO_PROGRESS_ROUNDS, SYSTEMIC_ERRORS } from './unit-rules';
 
@@ -55,7 +55,7 @@ export interface CopyBatchDeps {
    * deferred, so the invocation is never killed mid-object. @default 10000
    */
   abortMarginMs?: number;
-  /** How often the deadline is checked while copies run. @default 1000 */
+  /** How often the deadline is checked while copies run. @default a fifth of the abort margin, 1 s at most */
   watchdogIntervalMs?: number;
   /**
    * Interrupts the batch (the one-machine runner's Ctrl-C): no object starts any more, copies in flight
@@ -266,9 +266,7 @@ async function copyObjects(
 
   if (queue.length === 0) return output();
 
-  // A short timeout (tests, a small function) scales the margins down rather than deferring everything.
-  const margin = Math.min(deps.safetyMarginMs ?? 60_000, initialRemaining / 4);
-  const abortMargin = Math.min(deps.abortMarginMs ?? 10_000, margin / 2);
+  const { start: margin, abort: abortMargin, checkEveryMs } = deadlineMargins(initialRemaining, deps, 60_000);
   const fresh = (): boolean => deps.remainingTimeMs() >= 0.9 * initialRemaining;
 
   // Resolving the token and fetching credentials: a failure here is the whole batch's.
@@ -286,7 +284,7 @@ async function copyObjects(
     for (const [, run] of running) {
       if (!run.controller.signal.aborted) run.controller.abort(new DeadlineError());
     }
-  }, deps.watchdogIntervalMs ?? 1_000);
+  }, checkEveryMs);
   watchdog.unref?.();
   const interrupt = (): void => {
     stopStarting = true;

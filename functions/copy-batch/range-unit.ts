@@ -12,7 +12,7 @@ import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { redactText } from '../../shared/log';
 import { S3_MAX_PARTS } from '../../shared/units';
 import type { CopyBatchDeps } from './copy-batch';
-import { NO_PROGRESS_ROUNDS, SYSTEMIC_ERRORS } from './unit-rules';
+import { deadlineMargins, NO_PROGRESS_ROUNDS, SYSTEMIC_ERRORS } from './unit-rules';
 import { ThroughputEstimator } from './throughput';
 import type { UploadRecord } from './upload-record';
 
@@ -116,13 +116,12 @@ export async function copyRangeUnit(
     return ended(outcome({ PartsDone: 0 }));
 
   const initialRemaining = deps.remainingTimeMs();
-  const margin = Math.min(deps.safetyMarginMs ?? 60_000, initialRemaining / 4);
-  const abortMargin = Math.min(deps.abortMarginMs ?? 10_000, margin / 2);
+  const { start: margin, abort: abortMargin, checkEveryMs } = deadlineMargins(initialRemaining, deps, 60_000);
   const controller = new AbortController();
   const watchdog = setInterval(() => {
     if (deps.remainingTimeMs() <= abortMargin && !controller.signal.aborted)
       controller.abort(new Error('deadline'));
-  }, deps.watchdogIntervalMs ?? 1_000);
+  }, checkEveryMs);
   watchdog.unref?.();
   const interrupt = (): void => controller.abort(new Error('interrupted'));
   if (deps.signal?.aborted) interrupt();

@@ -238,6 +238,15 @@ export class CopyObjectsStep extends Construct {
       maxDelay: Duration.minutes(2),
       jitterStrategy: sfn.JitterType.FULL,
     });
+    // An invocation killed at its timeout (it watches its deadline, so a slow network or a stuck
+    // connection): units are idempotent (ranges resume from ListParts, giants steps from their records),
+    // so it runs again, twice at most, before the unit's Catch decides.
+    task.addRetry({
+      errors: ['Sandbox.Timedout'],
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 2,
+    });
   }
 
   /**

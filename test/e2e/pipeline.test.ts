@@ -9,7 +9,7 @@ import { ErrorName, TransferError } from '../../shared/errors';
 import { readFile } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CopyBatchInput, CopyBatchOutput, ItemResult, TransferResult } from '../../shared/contracts';
-import { COPY_DEFAULTS } from '../../shared/copy';
+import { RUN_DEFAULTS } from '../../local/run-defaults';
 import { FolderStagingStore } from '../../shared/staging';
 import { runPipelineLocally, type LocalRunOptions } from '../../local/pipeline';
 import { sampleLayout, seedSample, verifyCopies, type SampleObject } from '../../emulators/sample';
@@ -138,7 +138,8 @@ describe(`prefix of ${OBJECTS} objects while credentials live ${LIFETIME_SECONDS
 
   it('writes multipart copies with -N ETags and the source ETag in metadata', async () => {
     const large = objects.find((o) => o.size === LARGE)!;
-    const parts = Math.ceil(large.size / COPY_DEFAULTS.partSize);
+    // A run on one machine copies with run's own settings (local/run-defaults.ts), not the Lambda's.
+    const parts = Math.ceil(large.size / RUN_DEFAULTS.copyOptions.partSize!);
     const head = await admin.send(new HeadObjectCommand({ Bucket: DEST, Key: destKey(large.key) }));
     expect(head.ETag).toMatch(new RegExp(`^"[0-9a-f]{32}-${parts}"$`));
     const sourceHead = await admin.send(new HeadObjectCommand({ Bucket: SOURCE, Key: large.key }));

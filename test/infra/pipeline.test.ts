@@ -287,6 +287,8 @@ describe('state machine definition (JSONPath)', () => {
         MaxDelaySeconds: 120,
         JitterStrategy: 'FULL',
       },
+      // Killed at its timeout: units are idempotent, so it runs again (twice at most).
+      { ErrorEquals: ['Sandbox.Timedout'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2 },
     ]);
     expect(child.MoreToDo).toEqual({
       Type: 'Choice',
