@@ -464,6 +464,126 @@ describe('summarize', () => {
   });
 });
 
+describe('summarize: units', () => {
+  it('counts a unit that kept its credit: earlier rounds as reported, the rest failed with the later error', async () => {
+    const items = Array.from({ length: 4 }, (_, i) => item(i));
+    await writeManifest([{ Pack: items }] as unknown as ManifestItem[]);
+    // The child's CreditKept output: what earlier rounds finished, the unit left, and the error.
+    const kept = {
+      ...entry('SUCCEEDED', items),
+      Input: JSON.stringify({ Unit: { Pack: items }, BatchInput: batchInput() }),
+      Output: JSON.stringify({
+        Results: [copied(items[0]), skipped(items[1])],
+        Unfinished: { Pack: items.slice(2) },
+        Failure: {
+          Error: 'AuthenticationFailed',
+          Cause: JSON.stringify({ errorType: 'AuthenticationFailed', errorMessage: 'token refused' }),
+        },
+      }),
+    };
+    const map = await writeResults({ SUCCEEDED: [[kept]] });
+    const result = await summarize({ Plan: plan(4), Map: map }, { staging, now: fixedNow });
+    expect(result).toMatchObject({ Copied: 1, Skipped: 1, Failed: 2, Bytes: items[0].Size });
+    expect(result.Failures).toEqual([
+      { Key: items[2].Key, Error: 'AuthenticationFailed', Cause: expect.stringContaining('token refused') },
+      { Key: items[3].Key, Error: 'AuthenticationFailed', Cause: expect.stringContaining('token refused') },
+    ]);
+    const report = await readReport();
+    expect(report.Counts).toMatchObject({ Planned: 4, Copied: 1, Skipped: 1, Failed: 2, NotReported: 0 });
+  });
+
+  it('counts giant objects once, from CompleteGiants’ results, and fails those it never decided', async () => {
+    const small = item(0);
+    await writeManifest([small]);
+    const giants = [
+      {
+        Giant: 0,
+        Key: 'big/a.h5',
+        DestKey: 'mirror/big/a.h5',
+        Size: 5e9,
+        ETag: 'ga',
+        PartSize: 8 << 20,
+        Parts: 597,
+        Ranges: 5,
+      },
+      {
+        Giant: 1,
+        Key: 'big/b.h5',
+        DestKey: 'mirror/big/b.h5',
+        Size: 6e9,
+        ETag: 'gb',
+        PartSize: 8 << 20,
+        Parts: 716,
+        Ranges: 6,
+      },
+      {
+        Giant: 2,
+        Key: 'big/c.h5',
+        DestKey: 'mirror/big/c.h5',
+        Size: 7e9,
+        ETag: 'gc',
+        PartSize: 8 << 20,
+        Parts: 835,
+        Ranges: 7,
+      },
+    ];
+    await staging.put(`${PREFIX}/giants.jsonl`, giants.map((g) => JSON.stringify(g)).join('\n') + '\n');
+    await staging.put(
+      `${PREFIX}/uploads/0.result.json`,
+      JSON.stringify({
+        Key: 'big/a.h5',
+        DestKey: 'mirror/big/a.h5',
+        Status: 'COPIED',
+        Bytes: 5e9,
+        Check: 'crc32-full-object',
+      }),
+    );
+    await staging.put(
+      `${PREFIX}/uploads/1.result.json`,
+      JSON.stringify({
+        Key: 'big/b.h5',
+        DestKey: 'mirror/big/b.h5',
+        Status: 'FAILED',
+        Bytes: 0,
+        Error: 'SourceChanged',
+        Cause: 'ETag changed (the upload was aborted)',
+      }),
+    );
+    // Range units report no object: only the small object's unit has results.
+    const map = await writeResults({
+      SUCCEEDED: [[entry('SUCCEEDED', [small], { results: [copied(small)] })]],
+    });
+    const result = await summarize(
+      {
+        Plan: plan(4, {
+          Bytes: 18e9 + small.Size!,
+          Giants: { Bucket: 'staging-bucket', Key: `${PREFIX}/giants.jsonl` },
+          Units: { ...emptyUnitCounts(), Objects: 1, Ranges: 18, Giants: 3, GiantBytes: 18e9, Lines: 19 },
+        }),
+        Map: map,
+      },
+      { staging, now: fixedNow },
+    );
+    expect(result).toMatchObject({ Copied: 2, Skipped: 0, Failed: 2, Bytes: 5e9 + small.Size! });
+    expect(result.Failures).toEqual([
+      { Key: 'big/b.h5', Error: 'SourceChanged', Cause: expect.stringContaining('aborted') },
+      {
+        Key: 'big/c.h5',
+        Error: NOT_REPORTED,
+        Cause: expect.stringContaining('CompleteGiants recorded no result'),
+      },
+    ]);
+    const report = await readReport();
+    expect(report.Items.map((i) => [i.Key, i.Status])).toEqual([
+      [small.Key, 'COPIED'],
+      ['big/a.h5', 'COPIED'],
+      ['big/b.h5', 'FAILED'],
+      ['big/c.h5', 'FAILED'],
+    ]);
+    expect(report.Counts).toMatchObject({ Planned: 4, Copied: 2, Failed: 2 });
+  });
+});
+
 describe('findResultManifestKey', () => {
   const store = (keys: string[]) =>
     ({
