@@ -33,6 +33,9 @@ let cmr: CmrEmulator;
 let admin: S3Client;
 let objects: FixtureObject[];
 let DEST: string;
+let big: FixtureObject[];
+const MiB = 1024 * 1024;
+const BIG = 12 * MiB;
 
 const granuleIndex = (o: FixtureObject): number => Number(/\.g(\d+)$/.exec(o.granuleUR)![1]);
 const fileIndex = (o: FixtureObject): number => (o.key.endsWith('.nc') ? 0 : 1);
@@ -88,12 +91,26 @@ beforeAll(async () => {
     version: '2',
     granules: 3,
   });
+  // A small file in one bucket, a giant one (copied as part ranges) in another.
+  const giantCollection = syntheticCollection({
+    conceptId: 'C1200000004-EMU_CLOUD',
+    shortName: 'EMU-BIG',
+    version: '1',
+    granules: 1,
+    files: [
+      { suffix: '.json', size: 300, checksum: 'MD5' },
+      { suffix: '.nc', size: BIG, checksum: 'SHA-256' },
+    ],
+    buckets: [world.bucket('emu-nc'), world.bucket('emu-json')],
+    credentialsEndpoint: world.credentialsEndpoint,
+  });
+  big = giantCollection.objects;
   objects = sst.objects;
   cmr = await startCmrEmulator({
-    collections: [sst.collection, noDirect.collection, otherArchive.collection],
+    collections: [sst.collection, noDirect.collection, otherArchive.collection, giantCollection.collection],
     tokens: [world.token],
   });
-  for (const o of objects) {
+  for (const o of [...objects, ...big]) {
     if (is(o, GONE)) continue; // deleted from the archive after CMR indexed it
     await admin.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.key, Body: o.body }));
   }
@@ -205,6 +222,27 @@ it('a dry run reports the hits and pages and copies nothing', async () => {
     Cmr: { Hits: LAST - FIRST + 1, Pages: 3, Files: LAST - FIRST + 1 },
   });
   expect((await listKeys(admin, DEST, 'dry/')).length).toBe(before);
+});
+
+it('copies a giant file from its own bucket as part ranges, and says its published checksum was not checked', async () => {
+  const outcome = await runPipelineLocally(
+    event({ Collection: { ConceptId: 'C1200000004-EMU_CLOUD' } }, { Dest: { Bucket: DEST, Prefix: 'big/' } }),
+    { ...options(), units: { partSize: 5 * MiB, partFanOutBytes: 10 * MiB } },
+  );
+  expect(outcome.result).toMatchObject({ Copied: 2, Failed: 0 });
+  const report = JSON.parse((await outcome.staging.getText(outcome.result!.Report!.Key))!) as {
+    Items: ItemResult[];
+  };
+  const giant = big.find((o) => o.key.endsWith('.nc'))!;
+  const line = report.Items.find((i) => i.Key === giant.key)!;
+  expect(line).toMatchObject({ Status: 'COPIED', GranuleUR: giant.granuleUR });
+  expect(line.Check).not.toMatch(/published/);
+  expect(line.Note).toMatch(
+    /published SHA-256 checksum was not checked: the object was copied as part ranges/,
+  );
+  expect(report.Items.find((i) => i.Key !== giant.key)).toMatchObject({ Check: 'md5-published' });
+  const got = await admin.send(new GetObjectCommand({ Bucket: DEST, Key: `big/${giant.key}` }));
+  expect(Buffer.from(await got.Body!.transformToByteArray()).equals(giant.body)).toBe(true);
 });
 
 describe.each([
