@@ -3,6 +3,7 @@ import { S3StagingStore } from '../shared/staging';
 import { executionError, runPipelineLocally } from '../local/pipeline';
 import { sampleLayout, seedSample, verifyCopies } from '../emulators/sample';
 import { EmbeddedWorld } from '../emulators/world';
+import { demoCollection, type CollectionDemo } from './demo-collection';
 import { exitCodeFor } from './exit-codes';
 import { formatBytes, ProgressReporter } from './progress';
 
@@ -30,6 +31,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   });
   const admin = world.s3.client('admin');
   const destinationClient = world.s3.client('destination');
+  let collection: CollectionDemo | undefined;
   try {
     log(`embedded S3 at ${world.s3.endpoint}, TEA credentials endpoint at ${world.credentialsEndpoint}`);
     log(
@@ -106,13 +108,25 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
         ? `  Verified: all ${objects.length} destination objects match their source byte for byte (sha256).`
         : `  VERIFICATION FAILED for ${bad.length} objects: ${bad.slice(0, 5).join(', ')}`,
     );
+    collection = await demoCollection(
+      world,
+      admin,
+      { source: sourceBucket, dest: destBucket },
+      new S3StagingStore(destinationClient, stagingBucket),
+      log,
+      options.keep ? 4568 : undefined,
+    );
     if (options.keep) {
       printKeep(world, event, destBucket);
+      log(
+        `  CMR (emulated):        ${collection.cmr.url}   a collection event: ${JSON.stringify(collection.event)}`,
+      );
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
-    if (bad.length > 0) return 1;
+    if (bad.length > 0 || collection.failed > 0) return 1;
     return exitCodeFor({ status: outcome.execution.Status, failed: result.Failed });
   } finally {
+    await collection?.cmr.close();
     admin.destroy();
     destinationClient.destroy();
     await world.stop();

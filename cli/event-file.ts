@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorName } from '../shared/errors';
-import { parseEvent } from '../shared/event';
+import { parseAnyEvent } from '../shared/event';
 import { parseJsonText } from '../shared/json-text';
 import { registerSecret } from '../shared/log';
 import { CommandError } from './command-error';
@@ -32,7 +32,7 @@ export async function readEventFile(
     if (typeof value === 'string') registerSecret(value);
   }
   try {
-    parseEvent(raw);
+    parseAnyEvent(raw);
   } catch (error) {
     throw new CommandError((error as Error).name, (error as Error).message, ExitCode.CallerError);
   }

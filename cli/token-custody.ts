@@ -5,6 +5,7 @@
  * EventBridge events. The deployment's cleanup deletes the parameter when the execution ends.
  */
 import { DeleteParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { checkCmrUrl, DEFAULT_CMR_URL } from '../shared/cmr';
 import { checkEndpoint, DEFAULT_CREDENTIALS_ENDPOINTS } from '../shared/credentials/endpoint';
 import { COOKIE_PARAMETER_PREFIX } from '../shared/credentials/resolve-auth';
 import { CREDENTIALS_ENDPOINTS_OUTPUT, TOKEN_PARAMETER_PATH_OUTPUT } from '../shared/deployment';
@@ -36,11 +37,15 @@ export function deploymentSettings(
 
 /** Refuses an event whose endpoint the deployment would refuse: exit 2, nothing started or stored. */
 export function checkEventEndpoint(event: Record<string, unknown>, settings: DeploymentSettings): void {
+  const policy = { allowed: settings.credentialsEndpoints, allowLoopback: false };
+  const source = event.Source as Record<string, unknown> | undefined;
   try {
-    checkEndpoint(String(event.CredentialsEndpoint), {
-      allowed: settings.credentialsEndpoints,
-      allowLoopback: false,
-    });
+    // A collection may leave its endpoint to its metadata (Plan checks that one); its CMR may get the token.
+    if (source?.Collection !== undefined) {
+      checkCmrUrl(typeof source.CmrUrl === 'string' ? source.CmrUrl : DEFAULT_CMR_URL, policy);
+      if (event.CredentialsEndpoint === undefined) return;
+    }
+    checkEndpoint(String(event.CredentialsEndpoint), policy);
   } catch (error) {
     const e = error as Error;
     throw new CommandError(e.name, `${e.message} (allowlist of ${settings.from})`, ExitCode.CallerError);

@@ -97,6 +97,8 @@ export interface LocalRunOptions {
   readonly copyBatchOverride?: (input: CopyBatchInput, context: LambdaContext) => Promise<CopyBatchOutput>;
   /** How Plan cuts the job into units (packs, objects, part ranges). @default the deployed defaults */
   readonly units?: UnitSettings;
+  /** Granules per CMR page for `Source.Collection` events. @default 2000 (CMR's largest) */
+  readonly cmrPageSize?: number;
 }
 
 export interface LocalRunOutcome {
@@ -156,6 +158,7 @@ export async function runPipelineLocally(
           lambdaTimeoutSeconds: options.lambdaTimeoutSeconds,
           ...options.units,
         }),
+        cmrPageSize: options.cmrPageSize,
       }),
     );
     inFlight.add(planning);

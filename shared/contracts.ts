@@ -1,5 +1,11 @@
 import type { UnitCounts } from './units';
 
+/** A file's checksum as its archive published it (UMM-G `Checksum`), with the value in lower-case hex. */
+export interface PublishedChecksumLine {
+  Value: string;
+  Algorithm: 'MD5' | 'SHA-1' | 'SHA-256' | 'SHA-512';
+}
+
 /**
  * Shapes that travel between the states of the pipeline. None of them may hold a secret: tokens
  * travel by reference (an SSM parameter name or a staged object in the staging bucket).
@@ -18,6 +24,15 @@ export interface ManifestItem {
   /** Set by Plan when the item is known to fail (e.g. a `Keys` entry that does not exist). */
   Error?: string;
   Cause?: string;
+  /**
+   * Source bucket of this object, when it is not `BatchInput.SourceBucket` (a collection's files may
+   * lie in several buckets).
+   */
+  Bucket?: string;
+  /** The granule this file belongs to (collection sources). */
+  GranuleUR?: string;
+  /** The checksum its archive published: the copy verifies the bytes against it. */
+  Checksum?: PublishedChecksumLine;
 }
 
 /** How a Lambda obtains the TEA token without it appearing in any state input or output. */
@@ -51,6 +66,10 @@ export interface ItemResult {
   Check?: string;
   Error?: string;
   Cause?: string;
+  /** The granule of the object (collection sources). */
+  GranuleUR?: string;
+  /** Says what was not checked, when a published checksum could not be (a giant object's part ranges). */
+  Note?: string;
 }
 
 /**
@@ -60,6 +79,8 @@ export interface ItemResult {
  */
 export interface PartRange {
   Key: string;
+  /** Source bucket, when not `BatchInput.SourceBucket`. */
+  Bucket?: string;
   DestKey: string;
   /** The object's size and ETag (pinned: every ranged GET sends If-Match). */
   Size: number;
@@ -84,6 +105,11 @@ export type WorkUnit = ManifestItem | { Pack: ManifestItem[] } | { Range: PartRa
 export interface GiantObject {
   Giant: number;
   Key: string;
+  /** Source bucket, when not `BatchInput.SourceBucket`. */
+  Bucket?: string;
+  GranuleUR?: string;
+  /** Published checksum (collection sources): part ranges cannot check it as they stream. */
+  Checksum?: PublishedChecksumLine;
   DestKey: string;
   Size: number;
   ETag: string;
@@ -148,6 +174,23 @@ export interface PlanOutput {
   BatchInput: BatchInput;
   /** Where Summarize writes the report and where the Distributed Map writes its results. */
   Staging: { Bucket: string; Prefix: string };
+  /** How the CMR search went, for a `Source.Collection` event. */
+  Cmr?: CmrSearchSummary;
+}
+
+/** What Plan found in CMR for a `Source.Collection` event (in PlanOutput, the result and the report). */
+export interface CmrSearchSummary {
+  /** The collection's concept id. */
+  Collection: string;
+  /** `CMR-Hits`: granules matching the query. */
+  Hits: number;
+  /** Granule pages read (search-after). */
+  Pages: number;
+  Granules: number;
+  /** Files planned (after Include/Exclude). */
+  Files: number;
+  /** Files by the published checksum they will be verified with (`none`: none published or usable). */
+  Checksums: Record<string, number>;
 }
 
 /** The result contract (execution output and `run`'s stdout). */
@@ -160,6 +203,8 @@ export interface TransferResult {
   Report?: { Bucket: string; Key: string };
   DryRun?: boolean;
   Planned?: number;
+  /** A `Source.Collection` event: the CMR search that found the files. */
+  Cmr?: CmrSearchSummary;
 }
 
 export const MAX_FAILURES_IN_RESULT = 100;

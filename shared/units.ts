@@ -217,6 +217,9 @@ export class UnitPacker {
     const giant: GiantObject = {
       Giant: this.counts.Giants,
       Key: item.Key,
+      ...(item.Bucket !== undefined && { Bucket: item.Bucket }),
+      ...(item.GranuleUR !== undefined && { GranuleUR: item.GranuleUR }),
+      ...(item.Checksum !== undefined && { Checksum: item.Checksum }),
       DestKey: item.DestKey,
       Size: size,
       ETag: eTag,
@@ -232,6 +235,7 @@ export class UnitPacker {
     for (let first = 1; first <= layout.parts; first += layout.partsPerRange) {
       const range: PartRange = {
         Key: item.Key,
+        ...(item.Bucket !== undefined && { Bucket: item.Bucket }),
         DestKey: item.DestKey,
         Size: size,
         ETag: eTag,

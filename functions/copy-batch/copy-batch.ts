@@ -8,7 +8,8 @@ import type {
   WorkUnit,
 } from '../../shared/contracts';
 import { copyObject, type CopyOptions, type CopyResult, type SourceCredentials } from '../../shared/copy';
-import { isWithin, type BucketAndPrefix } from '../../shared/aws/s3-names';
+import { bucketNameProblem, isWithin, type BucketAndPrefix } from '../../shared/aws/s3-names';
+import type { PublishedChecksum } from '../../shared/cmr/types';
 import { checkEndpoint, type EndpointPolicy } from '../../shared/credentials/endpoint';
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import { stagedTokenKey } from '../../shared/run-files';
@@ -82,7 +83,42 @@ export interface CopyBatchDeps {
 const DEFAULT_CONCURRENCY = 8;
 
 function failed(item: ManifestItem, name: string, cause: string): ItemResult {
-  return { Key: item.Key, DestKey: item.DestKey, Status: 'FAILED', Bytes: 0, Error: name, Cause: cause };
+  return {
+    Key: item.Key,
+    DestKey: item.DestKey,
+    Status: 'FAILED',
+    Bytes: 0,
+    Error: name,
+    Cause: cause,
+    ...granuleOf(item),
+  };
+}
+
+const granuleOf = (item: ManifestItem): { GranuleUR?: string } =>
+  typeof item.GranuleUR === 'string' ? { GranuleUR: item.GranuleUR } : {};
+
+const PUBLISHED_HEX: Readonly<Record<string, number>> = {
+  MD5: 32,
+  'SHA-1': 40,
+  'SHA-256': 64,
+  'SHA-512': 128,
+};
+
+/** An item's published checksum, as Plan wrote it (lower-case hex of the algorithm's length). */
+function publishedOf(item: ManifestItem): PublishedChecksum | undefined {
+  const c = item.Checksum;
+  if (c === undefined) return undefined;
+  const length = typeof c === 'object' && c !== null ? PUBLISHED_HEX[c.Algorithm] : undefined;
+  if (
+    length === undefined ||
+    typeof c.Value !== 'string' ||
+    !new RegExp(`^[0-9a-f]{${length}}$`).test(c.Value)
+  ) {
+    throw invalidInput(
+      'CopyBatch input: an object Checksum must be {Value: lower-case hex, Algorithm: MD5, SHA-1, SHA-256 or SHA-512}',
+    );
+  }
+  return { algorithm: c.Algorithm, value: c.Value };
 }
 
 /**
@@ -163,6 +199,10 @@ function checkInput(input: CopyBatchInput, deps: CopyBatchDeps): void {
     if (typeof item?.Key !== 'string' || typeof item.DestKey !== 'string') {
       throw invalidInput(`CopyBatch input: object ${i} of the unit needs string Key and DestKey`);
     }
+    if (item.Bucket !== undefined && (typeof item.Bucket !== 'string' || bucketNameProblem(item.Bucket))) {
+      throw invalidInput(`CopyBatch input: object ${i} of the unit has a Bucket that is not a bucket name`);
+    }
+    publishedOf(item);
   });
 }
 
@@ -259,7 +299,7 @@ async function copyObjects(
   };
 
   const noProgressCause = (item: ManifestItem, rounds: number): string =>
-    `s3://${batch.SourceBucket}/${item.Key} (${item.Size ?? '?'} bytes) did not finish in ${rounds} invocations ` +
+    `s3://${item.Bucket ?? batch.SourceBucket}/${item.Key} (${item.Size ?? '?'} bytes) did not finish in ${rounds} invocations ` +
     `in a row of the copy function (${Math.round(initialRemaining / 1000)} s each); raise its timeout or ` +
     'give it more memory (network bandwidth grows with it), or lower partFanOutBytes so that objects this ' +
     'big are copied as part ranges in parallel';
@@ -323,9 +363,10 @@ async function copyObjects(
         sourceClient: source.client,
         sourceCredentials: source.credentials,
         destinationClient: deps.destination,
-        source: { bucket: batch.SourceBucket, key: item.Key },
+        source: { bucket: item.Bucket ?? batch.SourceBucket, key: item.Key },
         destination: { bucket: batch.DestBucket, key: item.DestKey },
         expected: { size: item.Size, eTag: item.ETag },
+        ...(item.Checksum !== undefined && { published: publishedOf(item) }),
         options: { ...deps.copyOptions, sync: batch.Sync, signal: controller.signal },
       });
       const durationMs = now() - startedAt;
@@ -336,6 +377,7 @@ async function copyObjects(
         Status: result.status,
         Bytes: result.bytes,
         Check: result.verified.check,
+        ...granuleOf(item),
       };
       finished++;
       log?.info('object done', {
@@ -375,7 +417,13 @@ async function copyObjects(
       const name = err.name && err.name !== 'Error' ? err.name : ErrorName.CopyFailed;
       slots[index] = failed(item, name, redactText(err.message));
       finished++;
-      log?.warn('object failed', { key: item.Key, destKey: item.DestKey, error: name, cause: err.message });
+      log?.warn('object failed', {
+        granuleUR: item.GranuleUR,
+        key: item.Key,
+        destKey: item.DestKey,
+        error: name,
+        cause: err.message,
+      });
     } finally {
       running.delete(index);
     }

@@ -218,7 +218,8 @@ export async function prepareGiants(input: PrepareGiantsInput, deps: GiantsDeps)
       return true;
     }
     source ??= await deps.source(batch);
-    const reader = new SourceReader(source.client, source.credentials, batch.SourceBucket, giant.Key, {
+    const sourceBucket = giant.Bucket ?? batch.SourceBucket;
+    const reader = new SourceReader(source.client, source.credentials, sourceBucket, giant.Key, {
       maxResumes: COPY_DEFAULTS.maxResumes,
       maxRefreshes: COPY_DEFAULTS.maxRefreshes,
       backoffBaseMs: COPY_DEFAULTS.backoffBaseMs,
@@ -232,7 +233,7 @@ export async function prepareGiants(input: PrepareGiantsInput, deps: GiantsDeps)
       if (object.size !== giant.Size) {
         throw new TransferError(
           ErrorName.SourceChanged,
-          `s3://${batch.SourceBucket}/${giant.Key} is ${object.size} bytes, not the ${giant.Size} listed`,
+          `s3://${sourceBucket}/${giant.Key} is ${object.size} bytes, not the ${giant.Size} listed`,
         );
       }
       if (batch.Sync) {
@@ -382,13 +383,16 @@ export async function completeGiants(
   return throughGiants(deps, input.Giants!.Key, async (giant) => {
     if (await readGiantResult(deps.staging, runId, giant.Giant)) return false;
     const record = await readUploadRecord(deps.staging, runId, giant.Giant);
-    const result = record
-      ? await completeOne(giant, record, batch, deps, failureOf)
-      : failedResult(
-          giant,
-          ErrorName.CopyFailed,
-          'the object was never prepared (PrepareGiants did not reach it)',
-        );
+    const result = withGiantFacts(
+      giant,
+      record
+        ? await completeOne(giant, record, batch, deps, failureOf)
+        : failedResult(
+            giant,
+            ErrorName.CopyFailed,
+            'the object was never prepared (PrepareGiants did not reach it)',
+          ),
+    );
     await writeGiantResult(deps.staging, runId, giant.Giant, result);
     deps.logger?.info('giant done', {
       destKey: giant.DestKey,
@@ -398,6 +402,24 @@ export async function completeGiants(
     });
     return true;
   });
+}
+
+/**
+ * A giant object's result carries its GranuleUR, and says plainly when its published checksum was not
+ * checked: part ranges stream in different Lambdas, so no one hash pass sees all its bytes in order.
+ */
+export function withGiantFacts(giant: GiantObject, result: ItemResult): ItemResult {
+  const published = giant.Checksum;
+  return {
+    ...result,
+    ...(giant.GranuleUR !== undefined && { GranuleUR: giant.GranuleUR }),
+    ...(published &&
+      result.Status === 'COPIED' && {
+        Note:
+          `the published ${published.Algorithm} checksum was not checked: the object was copied as part ` +
+          `ranges; its bytes were checked by ${result.Check}`,
+      }),
+  };
 }
 
 const checkNameOf = (record: UploadRecord): string =>

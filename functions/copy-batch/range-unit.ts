@@ -57,6 +57,7 @@ function matchesRecord(range: PartRange, record: UploadRecord): boolean {
   return (
     record.Giant === range.Giant &&
     record.Key === range.Key &&
+    record.Bucket === range.Bucket &&
     record.DestKey === range.DestKey &&
     record.ETag === range.ETag &&
     record.Size === range.Size &&
@@ -142,7 +143,7 @@ export async function copyRangeUnit(
       sourceClient: source.client,
       sourceCredentials: source.credentials,
       destinationClient: deps.destination,
-      source: { bucket: batch.SourceBucket, key: range.Key },
+      source: { bucket: range.Bucket ?? batch.SourceBucket, key: range.Key },
       destination: { bucket: batch.DestBucket, key: range.DestKey },
       uploadId: record.UploadId,
       size: range.Size,

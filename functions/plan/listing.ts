@@ -107,11 +107,11 @@ export async function* listPrefix(
   reader.logger.info('listed', { pages, listed, matched });
 }
 
-type HeadOutcome =
+export type HeadOutcome =
   | { kind: 'found'; size: number; etag?: string }
   | { kind: 'failed'; failure: 'not-found' | 'denied'; error: unknown };
 
-async function head(reader: SourceReader, bucket: string, key: string): Promise<HeadOutcome> {
+export async function head(reader: SourceReader, bucket: string, key: string): Promise<HeadOutcome> {
   try {
     const out = await withCredentialRefresh(reader.credentials, () =>
       reader.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),

@@ -18,14 +18,22 @@ import {
   type SessionCredentialsProvider,
   type TeaRequest,
 } from '../../shared/credentials';
+import type { TeaAuth } from '../../shared/credentials/tea-client';
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
-import { eventAuth, parseEvent } from '../../shared/event';
+import { eventAuth, isCollectionEvent, parseAnyEvent } from '../../shared/event';
 import { createLogger, registerSecret } from '../../shared/log';
 import { giantsKey, isValidRunId, manifestKey, runPrefix } from '../../shared/run-files';
 import type { RunPolicy } from '../../shared/run-policy';
 import { AlreadyExistsError, type StagingStore } from '../../shared/staging';
 import { UnitPacker, unitPolicy, type UnitPolicy } from '../../shared/units';
 import { headKey, headKeys, listPrefix, type SourceReader } from './listing';
+import {
+  cmrTokenOf,
+  listCollection,
+  resolveCollection,
+  type CmrAccess,
+  type CollectionListing,
+} from './collection-source';
 import { ManifestWriter } from './manifest';
 import { tokenReference } from './stage-token';
 
@@ -63,6 +71,10 @@ export interface PlanDependencies {
   readonly signal?: AbortSignal;
   /** How objects are cut into units (packs, objects, part ranges). @default unitPolicy() */
   readonly units?: UnitPolicy;
+  /** How CMR is asked, for `Source.Collection` events (fetch, retries, timeouts). @default CMR's defaults */
+  readonly cmr?: CmrAccess;
+  /** Granules per CMR page. @default 2000 (CMR's largest) */
+  readonly cmrPageSize?: number;
 }
 
 export const DEFAULT_HEAD_CONCURRENCY = 16;
@@ -81,10 +93,10 @@ const runIdInUse = (runId: string): TransferError =>
  *
  * @throws TransferError `InvalidInput`, `TokenParameterError`, `AuthenticationFailed`, `EulaNotAccepted`,
  *   `CredentialsForbidden`, `CredentialsEndpointError`, `SourceNotFound` (a `Key` source or the bucket),
- *   `SourceAccessDenied`, `TransientError`.
+ *   `SourceAccessDenied`, `TransientError`, `CmrError` (a `Source.Collection` event).
  */
 export async function planTransfer(input: unknown, deps: PlanDependencies): Promise<PlanOutput> {
-  const event = parseEvent(input);
+  const event = parseAnyEvent(input);
   if (!isValidRunId(deps.runId)) {
     throw invalidInput(
       'run id: expected 1-80 characters without "/", "\\", whitespace or control characters',
@@ -94,7 +106,8 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   const auth = eventAuth(event);
   if (auth.kind !== 'bearer-parameter') registerSecret(auth.kind === 'bearer' ? auth.token : auth.jwt);
   // Before anything reads the token: an endpoint off the allowlist never sees it.
-  checkEndpoint(event.CredentialsEndpoint, deps.policy.endpoints);
+  if (event.CredentialsEndpoint !== undefined)
+    checkEndpoint(event.CredentialsEndpoint, deps.policy.endpoints);
   if (auth.kind !== 'bearer-parameter' && !deps.policy.allowInlineTokens) {
     throw invalidInput(
       `${auth.kind === 'bearer' ? 'BearerToken' : 'JwtCookie'}: this deployment refuses tokens in the event, ` +
@@ -111,15 +124,29 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
         'another tokenParameterPath)',
     );
   }
-  const teaAuth = await resolveTeaAuth(event, deps.ssm);
-  const request: TeaRequest = { endpoint: event.CredentialsEndpoint, auth: teaAuth, appName: event.AppName };
+  let resolvedAuth: TeaAuth | undefined;
+  const readAuth = async (): Promise<TeaAuth> => (resolvedAuth ??= await resolveTeaAuth(event, deps.ssm));
+  // A collection is found, and its credentials endpoint decided, before the token goes to any endpoint
+  // (and to CMR only when the collection cannot be found without it).
+  const resolved = isCollectionEvent(event)
+    ? await resolveCollection(event, deps.policy.endpoints, {
+        ...deps.cmr,
+        log: logger,
+        ...(auth.kind !== 'cookie' && { token: async () => cmrTokenOf(await readAuth()) }),
+      })
+    : undefined;
+  const endpoint = resolved?.endpoint ?? (event.CredentialsEndpoint as string);
+  const teaAuth = await readAuth();
+  const request: TeaRequest = { endpoint, auth: teaAuth, appName: event.AppName };
   const credentials = (deps.credentials ?? ((r) => getRefreshingCredentials(r, { log: logger })))(request);
   const { Source: source, Dest: dest, Options: options } = event;
-  const form = 'Key' in source ? 'Key' : 'Prefix' in source ? 'Prefix' : 'Keys';
+  const form =
+    'Collection' in source ? 'Collection' : 'Key' in source ? 'Key' : 'Prefix' in source ? 'Prefix' : 'Keys';
   logger.info('planning', {
-    endpoint: describeEndpoint(event.CredentialsEndpoint),
+    endpoint: describeEndpoint(endpoint),
     auth: auth.kind,
-    sourceBucket: source.Bucket,
+    ...('Bucket' in source && { sourceBucket: source.Bucket }),
+    ...(resolved && { collection: resolved.collection.conceptId }),
     form,
     destBucket: dest.Bucket,
     sync: options.Sync,
@@ -130,8 +157,19 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
 
   const reader: SourceReader = { client: deps.sourceClient(credentials.provider), credentials, logger };
   const prefix = runPrefix(deps.runId);
+  const policy = deps.units ?? unitPolicy();
   let pages: AsyncIterable<ManifestItem[]>;
-  if ('Key' in source) {
+  let collection: CollectionListing | undefined;
+  if (resolved && isCollectionEvent(event)) {
+    collection = listCollection(reader, event, resolved, {
+      policy: deps.policy.endpoints,
+      access: deps.cmr ?? {},
+      partFanOutBytes: policy.partFanOutBytes,
+      headConcurrency: deps.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY,
+      pageSize: deps.cmrPageSize,
+    });
+    pages = collection.pages;
+  } else if ('Key' in source) {
     // Checked before the manifest is started: a missing object fails the job with nothing written.
     const item = await headKey(reader, source, dest);
     pages = (async function* () {
@@ -139,17 +177,21 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     })();
   } else if ('Prefix' in source) {
     pages = listPrefix(reader, source, dest);
-  } else {
+  } else if ('Keys' in source) {
     pages = headKeys(reader, source, dest, deps.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
+  } else {
+    throw invalidInput('Source: expected Key, Prefix, Keys or Collection');
   }
 
   const manifest = new ManifestWriter<WorkUnit>(deps.staging, manifestKey(deps.runId));
   // Giant objects are listed apart too: PrepareGiants and CompleteGiants work through them.
   let giants: ManifestWriter<GiantObject> | undefined;
   const newGiants: GiantObject[] = [];
-  const packer = new UnitPacker(deps.units ?? unitPolicy(), (giant) => newGiants.push(giant));
+  const packer = new UnitPacker(policy, (giant) => newGiants.push(giant));
   let count = 0;
   let bytes = 0;
+  /** A collection's files name their own buckets: the first one is the batches' default. */
+  let firstBucket: string | undefined;
   let token: TokenReference;
   try {
     for await (const page of pages) {
@@ -157,6 +199,7 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
       for (const item of page) {
         count++;
         bytes += item.Size ?? 0;
+        firstBucket ??= item.Bucket;
       }
       await manifest.write(packer.add(page));
       if (newGiants.length > 0) {
@@ -185,11 +228,13 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     if (error instanceof AlreadyExistsError) throw runIdInUse(deps.runId);
     throw error;
   }
+  const sourceBucket =
+    'Bucket' in source ? source.Bucket : (firstBucket ?? resolved?.collection.s3Buckets[0] ?? '');
   const batchInput: BatchInput = {
-    CredentialsEndpoint: event.CredentialsEndpoint,
+    CredentialsEndpoint: endpoint,
     ...(event.AppName !== undefined && { AppName: event.AppName }),
     Token: token,
-    SourceBucket: source.Bucket,
+    SourceBucket: sourceBucket,
     DestBucket: dest.Bucket,
     Sync: options.Sync,
     RunId: deps.runId,
@@ -203,12 +248,14 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     DryRun: options.DryRun,
     BatchInput: batchInput,
     Staging: { Bucket: deps.staging.bucket, Prefix: prefix },
+    ...(collection && { Cmr: collection.summary() }),
   };
   logger.info('planned', {
     count: output.Count,
     bytes: output.Bytes,
     units: output.Units,
     tokenKind: token.Kind,
+    ...(output.Cmr && { cmr: output.Cmr }),
     manifest: manifest.key,
   });
   return output;

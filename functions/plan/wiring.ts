@@ -24,6 +24,8 @@ export interface PlanWiring {
   readonly signal?: AbortSignal;
   /** How the job is cut into units. @default unitPolicy() */
   readonly units?: UnitPolicy;
+  /** Granules per CMR page. @default 2000 */
+  readonly cmrPageSize?: number;
 }
 
 export function planDependencies(wiring: PlanWiring): PlanDependencies {
@@ -39,5 +41,6 @@ export function planDependencies(wiring: PlanWiring): PlanDependencies {
     logger: wiring.logger,
     signal: wiring.signal,
     units: wiring.units,
+    cmrPageSize: wiring.cmrPageSize,
   };
 }

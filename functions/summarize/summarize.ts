@@ -112,6 +112,7 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
     result.DryRun = true;
     result.Planned = plan.Count;
   }
+  if (plan.Cmr) result.Cmr = plan.Cmr;
   return result;
 }
 
@@ -230,6 +231,7 @@ class RunSummary {
         DestKey: giant.DestKey,
         Size: giant.Size,
         ETag: giant.ETag,
+        ...(giant.GranuleUR !== undefined && { GranuleUR: giant.GranuleUR }),
       };
       let result: ReportItem | undefined;
       if (!options.dryRun) {
@@ -266,7 +268,11 @@ class RunSummary {
 
 /** A manifest item no batch reported: failed as the plan knew, planned (dry run), or not reported. */
 function unreportedItem(item: ManifestItem, options: ReconcileOptions): ReportItem {
-  const base = { Key: item.Key, DestKey: item.DestKey };
+  const base = {
+    Key: item.Key,
+    DestKey: item.DestKey,
+    ...(item.GranuleUR !== undefined && { GranuleUR: item.GranuleUR }),
+  };
   if (item.Error) {
     const cause = truncate(item.Cause ?? item.Error, REPORT_CAUSE_MAX);
     return { ...base, Status: 'FAILED', Bytes: 0, Error: item.Error, Cause: cause };
@@ -312,6 +318,7 @@ function planSummary(plan: PlanOutput): object {
     Bytes: plan.Bytes,
     Manifest: plan.Manifest,
     Staging: plan.Staging,
+    ...(plan.Cmr && { Cmr: plan.Cmr }),
   };
 }
 

@@ -21,6 +21,7 @@ import {
   type SourceObject,
   type SourceStats,
 } from './source-reader';
+import type { PublishedChecksum } from '../cmr/types';
 import { ByteVerifier, checkName, chooseCheck, stripQuotes, verifyChunks, type Check } from './verify';
 
 const MiB = 1024 * 1024;
@@ -97,6 +98,11 @@ export interface CopyObjectParams {
   destination: { bucket: string; key: string };
   /** Size and ETag as listed; Sync uses them instead of a HEAD on the source. */
   expected?: { size?: number; eTag?: string };
+  /**
+   * The checksum the archive published for the object (CMR): the bytes are checked against it as they
+   * stream, in place of the ETag or full-object check (one hash pass either way), before the upload completes.
+   */
+  published?: PublishedChecksum;
   options?: CopyOptions;
 }
 
@@ -231,7 +237,9 @@ export async function copyObject(params: CopyObjectParams): Promise<CopyResult> 
     const { object, response } = await reader.open(ranged ? rangeSize : undefined);
     const readingAhead = ranged && response.ContentRange !== undefined && object.size > rangeSize;
     const chunks = readingAhead ? readAhead(reader, response, { rangeSize, depth }) : reader.stream(response);
-    let check = chooseCheck(object);
+    let check: Check = params.published
+      ? { kind: 'published', checksum: params.published }
+      : chooseCheck(object);
     // A ranged first GET carries no stored checksum: ask for it when the ETag cannot be the check.
     if (readingAhead && check.kind === 'size')
       check = chooseCheck({ ...object, checksum: await reader.storedChecksum() });

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { stripQuotes } from '../aws/s3-names';
 import { createChecksum, type ChecksumAlgorithm, type IncrementalChecksum } from '../checksums';
+import type { PublishedChecksum } from '../cmr/types';
+import { PublishedChecksumVerifier, publishedCheckName } from '../cmr/verify';
 import { integrityError } from './errors';
 
 export { stripQuotes };
@@ -34,10 +36,15 @@ export interface SourceFacts {
 export type Check =
   | { kind: 'md5-etag'; md5: string }
   | { kind: 'full-object-checksum'; algorithm: ChecksumAlgorithm; value: string }
+  | { kind: 'published'; checksum: PublishedChecksum }
   | { kind: 'size' };
 
-/** The name of a check in results and reports: `md5-etag`, `crc64nvme-full-object`, `size-only`. */
+/**
+ * The name of a check in results and reports: `md5-etag`, `crc64nvme-full-object`, a published checksum
+ * (`sha256-published`, `md5-published`, ...), `size-only`.
+ */
 export function checkName(check: Check): string {
+  if (check.kind === 'published') return publishedCheckName(check.checksum);
   if (check.kind === 'md5-etag') return 'md5-etag';
   if (check.kind === 'full-object-checksum') return `${check.algorithm.toLowerCase()}-full-object`;
   return 'size-only';
@@ -76,11 +83,13 @@ export interface VerifyExpectation {
 export class ByteVerifier {
   private count = 0;
   private readonly digest?: IncrementalChecksum;
+  private readonly published?: PublishedChecksumVerifier;
 
   constructor(private readonly expected: VerifyExpectation) {
     const { check } = expected;
     if (check.kind === 'md5-etag') this.digest = md5Digest();
     else if (check.kind === 'full-object-checksum') this.digest = createChecksum(check.algorithm);
+    else if (check.kind === 'published') this.published = new PublishedChecksumVerifier(check.checksum);
   }
 
   /** Bytes seen so far. */
@@ -96,12 +105,20 @@ export class ByteVerifier {
       );
     }
     this.digest?.update(chunk);
+    this.published?.update(chunk);
   }
 
   async finish(): Promise<void> {
     const { check, description, size } = this.expected;
     if (this.count !== size) {
       throw integrityError(`${description}: ${this.count} bytes streamed but the source announced ${size}`);
+    }
+    const published = this.published;
+    if (published && !published.matches()) {
+      throw integrityError(
+        `${description}: the ${published.expected.algorithm} of the streamed bytes (${published.actual}) differs ` +
+          `from the checksum its archive published (${published.expected.value})`,
+      );
     }
     if (!this.digest) return;
     const actual = await this.digest.digest();

@@ -6,11 +6,11 @@
 import { runCli } from '../helpers/cli';
 import { describeOn } from './world';
 
-jest.setTimeout(150_000);
+jest.setTimeout(230_000);
 
 describeOn(['embedded'], 'the demo is defined on the embedded world')('demo', () => {
   it('copies and verifies the whole sample, refreshing short-lived credentials as it goes', async () => {
-    const result = await runCli(['demo', '--quiet', '--credential-lifetime', '1'], {}, 140_000);
+    const result = await runCli(['demo', '--quiet', '--credential-lifetime', '1'], {}, 220_000);
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as { Copied: number; Failed: number; Total?: number };
     expect(summary).toMatchObject({ Copied: 300, Failed: 0 });
@@ -21,5 +21,10 @@ describeOn(['embedded'], 'the demo is defined on the embedded world')('demo', ()
     expect(calls).toBe(refreshes + 1);
     // One call per object would be 300: the refreshes follow the clock, not the objects.
     expect(calls).toBeLessThan(50);
+    // The collection example: 3 days of 3-hour granules (24, 25 with the one touching the end), 2 files each.
+    expect(result.stderr).toMatch(/read 25 matching granules over 3 CMR pages/);
+    expect(result.stderr).toMatch(
+      /Copied 50, failed 0; each file checked while it streamed: (25 sha256-published, 25 md5-published|25 md5-published, 25 sha256-published)/,
+    );
   });
 });

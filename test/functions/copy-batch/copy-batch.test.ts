@@ -204,6 +204,54 @@ describe('copyBatch', () => {
   });
 });
 
+describe('copyBatch: collection files', () => {
+  const sha = 'ab'.repeat(32);
+  const file = (key: string, extra: Partial<ManifestItem> = {}): ManifestItem => ({
+    ...item(key),
+    Bucket: 'other-bucket',
+    GranuleUR: `G-${key}`,
+    Checksum: { Value: sha, Algorithm: 'SHA-256' },
+    ...extra,
+  });
+
+  it('reads each file from its own bucket with its published checksum, and reports its GranuleUR', async () => {
+    const d = deps();
+    const out = await copyBatch(
+      {
+        Unit: { Pack: [file('a'), file('b', { Error: 'SourceNotFound', Cause: 'gone' }), item('c')] },
+        BatchInput: batchInput,
+      },
+      d,
+    );
+    const calls = (d.copy as jest.Mock).mock.calls.map(([p]: [CopyObjectParams]) => p);
+    expect(calls.map((p) => [p.source.bucket, p.published])).toEqual([
+      ['other-bucket', { algorithm: 'SHA-256', value: sha }],
+      ['src', undefined],
+    ]);
+    expect(out.Results.map((r) => [r.Key, r.Status, r.GranuleUR])).toEqual([
+      ['a', 'COPIED', 'G-a'],
+      ['b', 'FAILED', 'G-b'],
+      ['c', 'COPIED', undefined],
+    ]);
+  });
+
+  it.each<[string, Partial<ManifestItem>]>([
+    ['a Bucket that is not a bucket name', { Bucket: 'Not_A/Bucket' }],
+    [
+      'a checksum of another length than its algorithm',
+      { Checksum: { Value: 'abcd', Algorithm: 'SHA-256' } },
+    ],
+    ['an algorithm it cannot verify', { Checksum: { Value: sha, Algorithm: 'SHA-384' as never } }],
+    ['an upper-case value', { Checksum: { Value: sha.toUpperCase(), Algorithm: 'SHA-256' } }],
+  ])('refuses %s with InvalidInput before copying anything', async (_what, extra) => {
+    const d = deps();
+    await expect(copyBatch({ Unit: file('a', extra), BatchInput: batchInput }, d)).rejects.toMatchObject({
+      name: 'InvalidInput',
+    });
+    expect(d.source).not.toHaveBeenCalled();
+  });
+});
+
 describe('copyBatch: the Lambda deadline', () => {
   it('defers what would not finish in the time left, in manifest order', async () => {
     let remaining = 900_000;

@@ -79,3 +79,31 @@ describe('ByteVerifier', () => {
     });
   });
 });
+
+describe('ByteVerifier with a published checksum', () => {
+  const published = (algorithm: 'MD5' | 'SHA-1' | 'SHA-256' | 'SHA-512', bytes: Buffer) => ({
+    kind: 'published' as const,
+    checksum: {
+      algorithm,
+      value: createHash(algorithm.replace('-', '').toLowerCase()).update(bytes).digest('hex'),
+    },
+  });
+
+  it.each(['MD5', 'SHA-1', 'SHA-256', 'SHA-512'] as const)('passes bytes that match their %s', async (a) => {
+    const verifier = new ByteVerifier({ size: data.length, check: published(a, data), description: 'copy' });
+    verifier.add(data.subarray(0, 5));
+    verifier.add(data.subarray(5));
+    await expect(verifier.finish()).resolves.toBeUndefined();
+    expect(checkName(published(a, data))).toBe(`${a.replace('-', '').toLowerCase()}-published`);
+  });
+
+  it('fails bytes that differ from the published SHA-256 with IntegrityError, naming both digests', async () => {
+    const check = published('SHA-256', Buffer.from('other bytes'));
+    const verifier = new ByteVerifier({ size: data.length, check, description: 'copy of s3://b/k' });
+    verifier.add(data);
+    const error = await verifier.finish().catch((e: Error) => e);
+    expect(error).toMatchObject({ name: 'IntegrityError' });
+    expect((error as Error).message).toContain(check.checksum.value);
+    expect((error as Error).message).toContain(createHash('sha256').update(data).digest('hex'));
+  });
+});
