@@ -18,6 +18,7 @@ import {
 } from '../../shared/cmr';
 import type { CmrSearchSummary, ManifestItem } from '../../shared/contracts';
 import { describeSdkError } from '../../shared/aws/sdk-errors';
+import { stripQuotes } from '../../shared/aws/s3-names';
 import type { EndpointPolicy } from '../../shared/credentials/endpoint';
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import type { CollectionTransferEvent, DestSpec } from '../../shared/event';
@@ -187,7 +188,7 @@ async function withHeads(
     if (item.Error !== undefined || !needsHead(file, settings.partFanOutBytes)) return item;
     const outcome = await head(reader, file.bucket, file.key);
     if (outcome.kind === 'found') {
-      return { ...item, Size: outcome.size, ...(outcome.etag && { ETag: outcome.etag.replace(/"/g, '') }) };
+      return { ...item, Size: outcome.size, ...(outcome.etag && { ETag: stripQuotes(outcome.etag) }) };
     }
     const notFound = outcome.failure === 'not-found';
     return {

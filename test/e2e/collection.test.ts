@@ -278,6 +278,37 @@ it('fails with InvalidInput when none of the selected granules has a direct-acce
   expect(await listKeys(admin, DEST, 'no-urls/')).toEqual([]);
 });
 
+it('sends the token to CMR only for a restricted collection, found only with it', async () => {
+  const restricted = syntheticCollection({
+    conceptId: 'C1200000006-EMU_CLOUD',
+    shortName: 'EMU-RESTRICTED',
+    version: '1',
+    granules: 2,
+    buckets: [world.bucket('emu-nc')],
+    credentialsEndpoint: world.credentialsEndpoint,
+    restricted: true,
+  });
+  cmr.addCollection(restricted.collection);
+  for (const o of restricted.objects) {
+    await admin.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.key, Body: o.body }));
+  }
+  cmr.reset();
+  const outcome = await runPipelineLocally(
+    event(
+      { Collection: { ShortName: 'EMU-RESTRICTED', Version: '1' } },
+      { Dest: { Bucket: DEST, Prefix: 'restricted/' } },
+    ),
+    options(),
+  );
+  expect(outcome.result).toMatchObject({ Copied: 4, Failed: 0 });
+  // The anonymous collection search first, then the same with the token, then the granule page with it.
+  expect(cmr.searches.map((s) => [s.resource, s.authorized])).toEqual([
+    ['collections', false],
+    ['collections', true],
+    ['granules', true],
+  ]);
+});
+
 describe.each([
   [
     'a CMR host off the allowlist',
