@@ -189,6 +189,8 @@ export interface CmrSearchSummary {
   Granules: number;
   /** Files planned (after Include/Exclude). */
   Files: number;
+  /** Granules without any `GET DATA VIA DIRECT ACCESS` `s3://` URL: none of their files is copied. */
+  GranulesWithoutDirectAccess: number;
   /** Files by the published checksum they will be verified with (`none`: none published or usable). */
   Checksums: Record<string, number>;
 }

@@ -18,6 +18,7 @@ import {
 } from '../../shared/cmr';
 import type { CmrSearchSummary, ManifestItem } from '../../shared/contracts';
 import { describeSdkError } from '../../shared/aws/sdk-errors';
+import { stripQuotes } from '../../shared/aws/s3-names';
 import type { EndpointPolicy } from '../../shared/credentials/endpoint';
 import { ErrorName, TransferError, invalidInput } from '../../shared/errors';
 import type { CollectionTransferEvent, DestSpec } from '../../shared/event';
@@ -137,6 +138,19 @@ export function listCollection(
     for await (const page of files) {
       yield* [await withHeads(reader, page, dest, settings)];
     }
+    // The collection's metadata promised S3 access, but none of its granules has an s3:// URL.
+    if (stats && stats.granules > 0 && stats.granulesWithoutDirectAccess === stats.granules) {
+      throw invalidInput(
+        `Source.Collection: none of the ${stats.granules} granules of collection ${resolved.collection.conceptId} ` +
+          `that the event selects has a "GET DATA VIA DIRECT ACCESS" s3:// URL, so their files cannot be copied ` +
+          'from S3; download them over HTTPS instead',
+      );
+    }
+    if (stats && stats.granulesWithoutDirectAccess > 0) {
+      reader.logger.warn('some granules have no direct-access s3:// URL; their files are not copied', {
+        granules: stats.granulesWithoutDirectAccess,
+      });
+    }
   }
   return {
     pages: pages(),
@@ -155,6 +169,7 @@ export function listCollection(
         Pages: stats?.pages ?? 0,
         Granules: stats?.granules ?? 0,
         Files: stats?.files ?? 0,
+        GranulesWithoutDirectAccess: stats?.granulesWithoutDirectAccess ?? 0,
         Checksums: { MD5, 'SHA-1': sha1, 'SHA-256': sha256, 'SHA-512': sha512, none: none + unusable },
       };
     },
@@ -173,7 +188,7 @@ async function withHeads(
     if (item.Error !== undefined || !needsHead(file, settings.partFanOutBytes)) return item;
     const outcome = await head(reader, file.bucket, file.key);
     if (outcome.kind === 'found') {
-      return { ...item, Size: outcome.size, ...(outcome.etag && { ETag: outcome.etag.replace(/"/g, '') }) };
+      return { ...item, Size: outcome.size, ...(outcome.etag && { ETag: stripQuotes(outcome.etag) }) };
     }
     const notFound = outcome.failure === 'not-found';
     return {

@@ -325,15 +325,16 @@ export function parseAnyEvent(input: unknown): AnyTransferEvent {
 }
 
 /**
- * Validate an event whose source is a bucket's objects (Key, Prefix, Keys), for the code that plans
- * only those: a valid `Source.Collection` event is refused, by name, until that code plans collections.
+ * Validate an event whose source is a bucket's objects (Key, Prefix, Keys), for the code that takes only
+ * those (scheduled mirrors): a valid `Source.Collection` event is refused, by name.
  * @throws TransferError named `InvalidInput`.
  */
 export function parseEvent(input: unknown): TransferEvent {
   const event = parseAnyEvent(input);
   if ('Collection' in event.Source) {
     throw invalidInput(
-      'Source.Collection: collection sources are not planned by this version yet; use Source.Key, Prefix or Keys',
+      'Source.Collection: not accepted here (scheduled mirrors copy Source.Key, Prefix or Keys); run a ' +
+        'collection event with s3-direct-transfer run or start, or as an execution of the state machine',
     );
   }
   return event as TransferEvent;

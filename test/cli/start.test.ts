@@ -515,6 +515,49 @@ describe('start keeps tokens out of executions', () => {
     expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  const COLLECTION_EVENT = {
+    BearerToken: TOKEN,
+    Source: { Collection: { ConceptId: 'C1996881146-POCLOUD' } },
+    Dest: { Bucket: 'my-bucket' },
+  };
+
+  it("starts a collection event without CredentialsEndpoint (the collection's metadata names it)", async () => {
+    const { deps } = setup();
+    expect(
+      await startExecution(options({ event: eventFile(COLLECTION_EVENT, 'collection.json') }), deps),
+    ).toBe(0);
+    const input = JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.input!) as {
+      Source: unknown;
+    };
+    expect(input.Source).toEqual(COLLECTION_EVENT.Source);
+  });
+
+  it.each([
+    [
+      'a CMR host the deployment would refuse',
+      { CmrUrl: 'https://cmr.attacker.example/search' },
+      {},
+      /Source\.CmrUrl/,
+    ],
+    [
+      'an endpoint the deployment would refuse',
+      {},
+      { CredentialsEndpoint: 'https://attacker.example/s3credentials' },
+      /CredentialsEndpoint/,
+    ],
+  ])(
+    'refuses a collection event with %s: exit 2, nothing stored or started',
+    async (_what, source, extra, message) => {
+      const { deps, stderr } = setup();
+      const event = { ...COLLECTION_EVENT, ...extra, Source: { ...COLLECTION_EVENT.Source, ...source } };
+      expect(await startExecution(options({ event: eventFile(event, 'bad-collection.json') }), deps)).toBe(2);
+      expect(stderr.text).toMatch(message);
+      expect(stderr.text).not.toContain(TOKEN);
+      expect(ssmMock.calls()).toHaveLength(0);
+      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    },
+  );
+
   it("uses the stack's token path and allowlist from its outputs", async () => {
     cfnMock.on(DescribeStacksCommand, { StackName: STACK_NAME }).resolves({
       Stacks: [

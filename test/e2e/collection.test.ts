@@ -245,6 +245,70 @@ it('copies a giant file from its own bucket as part ranges, and says its publish
   expect(Buffer.from(await got.Body!.transformToByteArray()).equals(giant.body)).toBe(true);
 });
 
+it('fails with InvalidInput when none of the selected granules has a direct-access URL, writing nothing', async () => {
+  const stripped = syntheticCollection({
+    conceptId: 'C1200000005-EMU_CLOUD',
+    shortName: 'EMU-NO-S3-URLS',
+    version: '1',
+    granules: 4,
+    credentialsEndpoint: world.credentialsEndpoint,
+  }).collection;
+  // The collection's metadata promises S3 access; its granules' records carry only HTTPS links.
+  const granules = stripped.granules.map((g) => ({
+    ...g,
+    umm: {
+      ...g.umm,
+      RelatedUrls: (g.umm.RelatedUrls as { Type: string }[]).filter(
+        (u) => u.Type !== 'GET DATA VIA DIRECT ACCESS',
+      ),
+    },
+  }));
+  cmr.addCollection({ ...stripped, granules });
+  const outcome = await runPipelineLocally(
+    event(
+      { Collection: { ConceptId: 'C1200000005-EMU_CLOUD' } },
+      { Dest: { Bucket: DEST, Prefix: 'no-urls/' } },
+    ),
+    options(),
+  );
+  expect(outcome.execution).toMatchObject({ Status: 'FAILED', Error: 'InvalidInput' });
+  expect(JSON.stringify(outcome.execution)).toMatch(
+    /none of the 4 granules .* has a .*GET DATA VIA DIRECT ACCESS/,
+  );
+  expect(await listKeys(admin, DEST, 'no-urls/')).toEqual([]);
+});
+
+it('sends the token to CMR only for a restricted collection, found only with it', async () => {
+  const restricted = syntheticCollection({
+    conceptId: 'C1200000006-EMU_CLOUD',
+    shortName: 'EMU-RESTRICTED',
+    version: '1',
+    granules: 2,
+    buckets: [world.bucket('emu-nc')],
+    credentialsEndpoint: world.credentialsEndpoint,
+    restricted: true,
+  });
+  cmr.addCollection(restricted.collection);
+  for (const o of restricted.objects) {
+    await admin.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.key, Body: o.body }));
+  }
+  cmr.reset();
+  const outcome = await runPipelineLocally(
+    event(
+      { Collection: { ShortName: 'EMU-RESTRICTED', Version: '1' } },
+      { Dest: { Bucket: DEST, Prefix: 'restricted/' } },
+    ),
+    options(),
+  );
+  expect(outcome.result).toMatchObject({ Copied: 4, Failed: 0 });
+  // The anonymous collection search first, then the same with the token, then the granule page with it.
+  expect(cmr.searches.map((s) => [s.resource, s.authorized])).toEqual([
+    ['collections', false],
+    ['collections', true],
+    ['granules', true],
+  ]);
+});
+
 describe.each([
   [
     'a CMR host off the allowlist',

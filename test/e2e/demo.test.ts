@@ -6,11 +6,11 @@
 import { runCli } from '../helpers/cli';
 import { describeOn } from './world';
 
-jest.setTimeout(230_000);
+jest.setTimeout(150_000);
 
 describeOn(['embedded'], 'the demo is defined on the embedded world')('demo', () => {
   it('copies and verifies the whole sample, refreshing short-lived credentials as it goes', async () => {
-    const result = await runCli(['demo', '--quiet', '--credential-lifetime', '1'], {}, 220_000);
+    const result = await runCli(['demo', '--quiet', '--credential-lifetime', '1'], {}, 140_000);
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as { Copied: number; Failed: number; Total?: number };
     expect(summary).toMatchObject({ Copied: 300, Failed: 0 });

@@ -98,13 +98,13 @@ describe('parseAnyEvent: Source.Collection', () => {
   });
 });
 
-describe('parseEvent: code that plans bucket sources only', () => {
-  it('refuses a valid collection event by name, until it plans collections', () => {
+describe('parseEvent: code that takes bucket sources only (scheduled mirrors)', () => {
+  it('refuses a valid collection event by name', () => {
     expect(() => parseEvent(ISSUE_EXAMPLE)).toThrow(
       expect.objectContaining({
         name: 'InvalidInput',
         message: expect.stringContaining(
-          'Source.Collection: collection sources are not planned by this version yet',
+          'Source.Collection: not accepted here (scheduled mirrors copy Source.Key, Prefix or Keys)',
         ),
       }),
     );
