@@ -36,14 +36,14 @@ export function snapshot(root: string, out: string): { root: string; code: strin
   const copy = join(out, `snapshot-${process.pid}`);
   rmSync(copy, { recursive: true, force: true });
   mkdirSync(copy, { recursive: true });
-  const entries = ['bin', 'cli', 'local', 'shared', 'functions', 'bench', 'scripts', 'emulators'];
+  const entries = ['bin', 'cli', 'local', 'shared', 'functions', 'infra', 'bench', 'scripts', 'emulators'];
   for (const entry of [...entries, 'package.json', 'tsconfig.json']) {
     cpSync(join(root, entry), join(copy, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
   // Not trimmed: porcelain lines start with a space when only the working tree changed.
   const git = (...a: string[]): string => execFileSync('git', a, { cwd: root, encoding: 'utf8' });
-  const dirs = ['bin', 'cli', 'local', 'shared', 'functions', 'scripts'];
+  const dirs = ['bin', 'cli', 'local', 'shared', 'functions', 'infra', 'scripts'];
   const changed = git('status', '--porcelain', '--', ...dirs);
   const diff = git('diff', 'HEAD', '--', ...dirs) + changed;
   const hash = execFileSync('sha1sum', { input: diff, encoding: 'utf8' }).slice(0, 10);

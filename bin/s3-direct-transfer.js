@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=512
+#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=512
 // Runs the esbuild bundle in dist/cli/ (built by `npm ci`'s prepare script, `npm run build` or the
 // tests); when it is missing or older than the sources, runs the TypeScript sources through tsx.
 'use strict';
