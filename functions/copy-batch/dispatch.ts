@@ -6,14 +6,9 @@
 import type { CopyBatchInput, CopyBatchOutput } from '../../shared/contracts';
 import { invalidInput } from '../../shared/errors';
 import { checkBatchInput, copyBatch, type CopyBatchDeps } from './copy-batch';
-import {
-  completeGiants,
-  prepareGiants,
-  type CompleteGiantsInput,
-  type GiantsDeps,
-  type GiantsStepOutput,
-  type PrepareGiantsInput,
-} from './giants';
+import { completeGiants } from './complete-giants';
+import type { CompleteGiantsInput, GiantsDeps, GiantsStepOutput, PrepareGiantsInput } from './giants';
+import { prepareGiants } from './prepare-giants';
 
 export type CopyFunctionInput = CopyBatchInput | PrepareGiantsInput | CompleteGiantsInput;
 
