@@ -5,7 +5,8 @@
  */
 import type { CopyBatchInput, CopyBatchOutput } from '../../shared/contracts';
 import { invalidInput } from '../../shared/errors';
-import { checkBatchInput, copyBatch, type CopyBatchDeps } from './copy-batch';
+import { checkBatchInput } from './batch-input';
+import { copyBatch, type CopyBatchDeps } from './copy-batch';
 import { completeGiants } from './complete-giants';
 import type { CompleteGiantsInput, GiantsDeps, GiantsStepOutput, PrepareGiantsInput } from './giants';
 import { prepareGiants } from './prepare-giants';
