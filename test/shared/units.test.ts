@@ -140,7 +140,13 @@ describe('UnitPacker', () => {
   });
 
   it('never ranges an object Plan knows to fail, or one without an ETag to pin its ranges to', () => {
-    const failed = { Key: 'gone', DestKey: 'gone', Size: 5 * GiB, Error: 'SourceNotFound', Cause: 'no such key' };
+    const failed = {
+      Key: 'gone',
+      DestKey: 'gone',
+      Size: 5 * GiB,
+      Error: 'SourceNotFound',
+      Cause: 'no such key',
+    };
     const noETag = { Key: 'big', DestKey: 'big', Size: 5 * GiB };
     const { units, giants } = pack([failed, noETag]);
     expect(giants).toEqual([]);
