@@ -21,7 +21,7 @@ import { UploadRecordCache } from '../functions/copy-batch/upload-record';
 import { copyBatchDependencies, destinationClient } from '../functions/copy-batch/wiring';
 import { planTransfer } from '../functions/plan/plan';
 import { unwrapPlanInput } from '../functions/plan/plan-input';
-import { planDependencies } from '../functions/plan/wiring';
+import { planDependencies, planDestinationClient } from '../functions/plan/wiring';
 import { summarize, type SummarizeInput } from '../functions/summarize/summarize';
 import { summarizeDependencies } from '../functions/summarize/wiring';
 import { DEFAULT_CONFIG } from '../infra/config';
@@ -123,6 +123,8 @@ export async function runPipelineLocally(
   const s3Config = options.s3Config ?? {};
   const ssm = new SSMClient(s3Config.region ? { region: s3Config.region as string } : {});
   const destination = destinationClient(s3Config, options.destinationCredentials);
+  // Plan lists the destination for Sync with its own role; here, the destination's credentials.
+  const planDestination = planDestinationClient(s3Config, options.destinationCredentials);
   const progress: LocalProgress = {
     objectsTotal: 0,
     bytesTotal: 0,
@@ -148,6 +150,7 @@ export async function runPipelineLocally(
         s3Config,
         staging,
         ssm,
+        destinationClient: planDestination,
         runId: executionName ?? runId,
         policy,
         signal: options.signal,
@@ -277,6 +280,7 @@ export async function runPipelineLocally(
     // As the deployed pipeline's cleanup does when an execution ends, whichever way it ends.
     await staging.delete(stagedTokenKey(runId)).catch(() => undefined);
     destination.destroy();
+    planDestination.destroy();
     ssm.destroy();
   }
 }

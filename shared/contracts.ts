@@ -148,6 +148,25 @@ export interface PlanOutput {
   BatchInput: BatchInput;
   /** Where Summarize writes the report and where the Distributed Map writes its results. */
   Staging: { Bucket: string; Prefix: string };
+  /**
+   * Sync planned from both listings (a prefix source): the objects skipped without a request, listed
+   * one `{Key, DestKey, Size}` per line in a JSONL file for the report. Not in `Count`.
+   */
+  Skipped?: { Count: number; Bytes: number; Bucket: string; Key: string };
+  /**
+   * With `Options.Delete`: the destination objects under `Within` the source no longer has, one
+   * `{DestKey, Size}` per line, deleted after the Map (see shared/mirror/deletes-file.ts). `Exceeded`:
+   * more than `MaxDeletes` (only a dry run gets this far; a run fails with TooManyDeletes).
+   */
+  Deletes?: {
+    Count: number;
+    Bytes: number;
+    Bucket: string;
+    Key: string;
+    Within: string;
+    MaxDeletes: number;
+    Exceeded?: boolean;
+  };
 }
 
 /** The result contract (execution output and `run`'s stdout). */
@@ -160,6 +179,10 @@ export interface TransferResult {
   Report?: { Bucket: string; Key: string };
   DryRun?: boolean;
   Planned?: number;
+  /** With `Options.Delete`: destination objects deleted (a dry run: that would be deleted). */
+  Deleted?: number;
+  /** With `Options.Delete`: planned deletions not made (a deletion failed, or objects failed to copy). */
+  NotDeleted?: number;
 }
 
 export const MAX_FAILURES_IN_RESULT = 100;

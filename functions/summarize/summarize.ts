@@ -69,6 +69,8 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
   const report = run.report;
   try {
     await report.open(planSummary(plan), mapSummary(input.Map));
+    // Objects the two listings decided: never in the manifest, reported SKIPPED.
+    await run.readSkipped();
     if (plan.DryRun) {
       await run.reconcileWithManifest({ dryRun: true });
       await run.readGiants({ dryRun: true });
@@ -147,6 +149,39 @@ class RunSummary {
       return;
     }
     await this.staging.delete(token.Key);
+  }
+
+  /** The objects a Sync plan skipped from the two listings (`Plan.Skipped`), one SKIPPED line each. */
+  async readSkipped(): Promise<void> {
+    const skipped = this.plan.Skipped;
+    if (!skipped || skipped.Count === 0) return;
+    let stream;
+    try {
+      stream = await this.staging.getStream(skipped.Key);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      // Counted as the plan said: they were decided, only their lines are lost.
+      this.tally.skipped += skipped.Count;
+      this.notes.push(`The list of ${skipped.Count} skipped objects ${skipped.Key} does not exist.`);
+      return;
+    }
+    for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+      if (line.trim() === '') continue;
+      const item = JSON.parse(line) as ManifestItem;
+      const result: ItemResult = {
+        Key: item.Key,
+        DestKey: item.DestKey,
+        Status: 'SKIPPED',
+        Bytes: 0,
+        Check: LISTING_CHECK,
+      };
+      await this.report.item(result);
+      this.tally.add(result, false);
+    }
+    this.notes.push(
+      `${skipped.Count} objects were skipped from the two listings (same size, destination written at or ` +
+        'after the source last changed), without any request of their own.',
+    );
   }
 
   /** Every item every child batch reported, from the ResultWriter output. */
@@ -250,7 +285,7 @@ class RunSummary {
     const { tally } = this;
     return {
       Counts: {
-        Planned: this.plan.Count,
+        Planned: this.plan.Count + (this.plan.Skipped?.Count ?? 0),
         Copied: tally.copied,
         Skipped: tally.skipped,
         Failed: tally.failed,
@@ -263,6 +298,9 @@ class RunSummary {
     };
   }
 }
+
+/** The `Check` of an object skipped from the two listings (a copy's own Sync check is `destination-sync`). */
+export const LISTING_CHECK = 'destination-listing';
 
 /** A manifest item no batch reported: failed as the plan knew, planned (dry run), or not reported. */
 function unreportedItem(item: ManifestItem, options: ReconcileOptions): ReportItem {
@@ -312,6 +350,14 @@ function planSummary(plan: PlanOutput): object {
     Bytes: plan.Bytes,
     Manifest: plan.Manifest,
     Staging: plan.Staging,
+    ...(plan.Skipped && { Skipped: { Count: plan.Skipped.Count, Bytes: plan.Skipped.Bytes } }),
+    ...(plan.Deletes && {
+      Deletes: {
+        Count: plan.Deletes.Count,
+        Within: plan.Deletes.Within,
+        MaxDeletes: plan.Deletes.MaxDeletes,
+      },
+    }),
   };
 }
 

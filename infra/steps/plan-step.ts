@@ -31,6 +31,11 @@ export const PLAN_FAILURES = [
   ErrorName.SourceAccessDenied,
   ErrorName.CredentialsEndpointError,
   ErrorName.TransientError,
+  // Sync from both listings: Plan may not list the destination, a listing out of key order, or more
+  // deletions than Options.MaxDeletes (the run stops before deleting anything).
+  ErrorName.DestinationAccessDenied,
+  ErrorName.KeyOrderError,
+  ErrorName.TooManyDeletes,
 ];
 
 /**
