@@ -15,7 +15,8 @@ import { ONE_MACHINE_POLICY, type RunPolicy } from '../shared/run-policy';
 import type { StagingStore } from '../shared/staging';
 import { unitPolicy, type UnitSettings } from '../shared/units';
 import { FolderStagingStore } from '../shared/staging';
-import { giantsAction, runCopyFunction, type CopyFunctionInput } from '../functions/copy-batch/dispatch';
+import { stepAction, runCopyFunction, type CopyFunctionInput } from '../functions/copy-batch/dispatch';
+import type { DeleteMirroredOutput } from '../functions/copy-batch/delete-mirrored';
 import { abortGiants, type GiantsStepOutput } from '../functions/copy-batch/giants';
 import { UploadRecordCache } from '../functions/copy-batch/upload-record';
 import { copyBatchDependencies, destinationClient } from '../functions/copy-batch/wiring';
@@ -181,8 +182,8 @@ export async function runPipelineLocally(
   const copy = async (
     input: unknown,
     context: LambdaContext,
-  ): Promise<CopyBatchOutput | GiantsStepOutput> => {
-    const action = giantsAction(input);
+  ): Promise<CopyBatchOutput | GiantsStepOutput | DeleteMirroredOutput> => {
+    const action = stepAction(input);
     const batch = input as CopyBatchInput;
     const running =
       options.copyBatchOverride && !action
@@ -203,7 +204,7 @@ export async function runPipelineLocally(
             signal: options.signal ? AbortSignal.any([options.signal, context.signal]) : context.signal,
           });
     inFlight.add(running);
-    let result: CopyBatchOutput | GiantsStepOutput;
+    let result: CopyBatchOutput | GiantsStepOutput | DeleteMirroredOutput;
     try {
       result = await running;
     } finally {

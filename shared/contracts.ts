@@ -179,10 +179,12 @@ export interface TransferResult {
   Report?: { Bucket: string; Key: string };
   DryRun?: boolean;
   Planned?: number;
-  /** With `Options.Delete`: destination objects deleted (a dry run: that would be deleted). */
+  /** With `Options.Delete`: destination objects deleted (0 in a dry run). */
   Deleted?: number;
-  /** With `Options.Delete`: planned deletions not made (a deletion failed, or objects failed to copy). */
+  /** With `Options.Delete`: planned deletions not made (a deletion failed, or an object failed to copy). */
   NotDeleted?: number;
+  /** A dry run with `Options.Delete`: the objects a run would delete. */
+  PlannedDeletes?: number;
 }
 
 export const MAX_FAILURES_IN_RESULT = 100;
