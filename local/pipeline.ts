@@ -98,6 +98,11 @@ export interface LocalRunOptions {
   readonly copyBatchOverride?: (input: CopyBatchInput, context: LambdaContext) => Promise<CopyBatchOutput>;
   /** How Plan cuts the job into units (packs, objects, part ranges). @default the deployed defaults */
   readonly units?: UnitSettings;
+  /**
+   * For benchmarks: `false` plans a Sync as before both listings were compared (every object into the
+   * map, one destination HEAD each; Delete is then refused). @default true
+   */
+  readonly syncFromListings?: boolean;
 }
 
 export interface LocalRunOutcome {
@@ -145,23 +150,24 @@ export async function runPipelineLocally(
   let planned: PlanOutput | undefined;
   const plan = async (input: unknown): Promise<PlanOutput> => {
     const { event: inner, executionName } = unwrapPlanInput(input);
-    const planning = planTransfer(
-      inner,
-      planDependencies({
-        s3Config,
-        staging,
-        ssm,
-        destinationClient: planDestination,
-        runId: executionName ?? runId,
-        policy,
-        signal: options.signal,
-        // Plan sizes units for the copy Lambda's timeout, as COPY_TIMEOUT_SECONDS tells it when deployed.
-        units: unitPolicy({
-          lambdaTimeoutSeconds: options.lambdaTimeoutSeconds,
-          ...options.units,
-        }),
+    const dependencies = planDependencies({
+      s3Config,
+      staging,
+      ssm,
+      runId: executionName ?? runId,
+      policy,
+      signal: options.signal,
+      // Plan sizes units for the copy Lambda's timeout, as COPY_TIMEOUT_SECONDS tells it when deployed.
+      units: unitPolicy({
+        lambdaTimeoutSeconds: options.lambdaTimeoutSeconds,
+        ...options.units,
       }),
-    );
+      destinationClient: planDestination,
+    });
+    const planning = planTransfer(inner, {
+      ...dependencies,
+      ...(options.syncFromListings === false && { destinationClient: undefined }),
+    });
     inFlight.add(planning);
     let output: PlanOutput;
     try {
