@@ -131,7 +131,7 @@ describe('DeleteMirrored', () => {
     expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
   });
 
-  it('refuses a dry run and a deletions file that is not the run's own', async () => {
+  it("refuses a dry run and a deletions file that is not the run's own", async () => {
     await expect(run({ Plan: plan({ DryRun: true }) })).rejects.toMatchObject({ name: 'InvalidInput' });
     const elsewhere = { ...plan().Deletes!, Key: 'runs/other-run/deletes.jsonl' };
     await expect(run({ Plan: plan({ Deletes: elsewhere }) })).rejects.toMatchObject({ name: 'InvalidInput' });
