@@ -143,5 +143,5 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   if (transfer.Report && staging instanceof FolderStagingStore) {
     process.stderr.write(`report: ${resolve(staging.root, transfer.Report.Key)}\n`);
   }
-  return exitCodeFor({ status: execution.Status, failed: transfer.Failed });
+  return exitCodeFor({ status: execution.Status, failed: transfer.Failed + (transfer.NotDeleted ?? 0) });
 }

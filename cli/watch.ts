@@ -177,7 +177,7 @@ function finish(executionArn: string, execution: DescribeExecutionCommandOutput,
         stderr.write(`  failed ${f.Key}: ${f.Error}: ${redactText(f.Cause ?? '')}\n`);
       }
       if (result.Report) stderr.write(`report: s3://${result.Report.Bucket}/${result.Report.Key}\n`);
-      return exitCodeFor({ status: 'SUCCEEDED', failed: result.Failed });
+      return exitCodeFor({ status: 'SUCCEEDED', failed: result.Failed + (result.NotDeleted ?? 0) });
     }
     case 'FAILED': {
       const name = execution.error || 'ExecutionFailed';

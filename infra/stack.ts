@@ -43,6 +43,7 @@ export class TransferStack extends Stack {
       alarmEmail: config.alarmEmail,
       credentialsEndpoints: config.credentialsEndpoints,
       allowInlineTokens: config.allowInlineTokens,
+      allowMirrorDeletes: config.allowMirrorDeletes,
       executionTimeout: Duration.seconds(config.executionTimeout),
       destinationBucketOwner: config.destinationBucketOwner,
       destinationKmsKeys: config.destinationKmsKeys,

@@ -106,8 +106,14 @@ export class StagingBucket {
     return this.bucket.arnForObjects(`${TOKENS_PREFIX}*`);
   }
 
-  /** Plan: writes the run's manifest (removing it again if the plan fails) and its staged token. */
+  /**
+   * Plan: writes the run's manifest and, for a Sync plan, its lists of skipped objects and of deletions
+   * (removing them again if the plan fails), and its staged token.
+   */
   grantPlan(role: iam.IRole): void {
+    const removable = ['manifest.jsonl', 'skipped.jsonl', 'deletes.jsonl'].map((name) =>
+      this.bucket.arnForObjects(`${RUNS_PREFIX}*/${name}`),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteRunFiles',
@@ -119,14 +125,14 @@ export class StagingBucket {
       new iam.PolicyStatement({
         sid: 'RemoveFailedManifests',
         actions: ['s3:DeleteObject'],
-        resources: [this.bucket.arnForObjects(`${RUNS_PREFIX}*/manifest.jsonl`)],
+        resources: removable,
       }),
     );
     acknowledgeWildcardResources(
       role,
-      [this.runFilesArn, this.tokensArn, this.bucket.arnForObjects(`${RUNS_PREFIX}*/manifest.jsonl`)],
+      [this.runFilesArn, this.tokensArn, ...removable],
       "Plan writes each run's files under runs/<execution name>/ and its token as tokens/<execution name>, " +
-        'named at run time; it may delete only a manifest, which it does when its plan fails.',
+        'named at run time; it may delete only a manifest or a Sync plan list, which it does when its plan fails.',
     );
   }
 
@@ -164,7 +170,8 @@ export class StagingBucket {
       new iam.PolicyStatement({
         sid: 'WriteUploadRecords',
         actions: ['s3:PutObject'],
-        resources: [uploads],
+        // And how a mirror's deletions ended (DeleteMirrored).
+        resources: [uploads, this.bucket.arnForObjects(`${RUNS_PREFIX}*/deleted.json`)],
       }),
     );
     role.addToPrincipalPolicy(
@@ -177,9 +184,9 @@ export class StagingBucket {
     );
     acknowledgeWildcardResources(
       role,
-      [this.runFilesArn, uploads],
+      [this.runFilesArn, uploads, this.bucket.arnForObjects(`${RUNS_PREFIX}*/deleted.json`)],
       "The copy function reads a run's giants list, upload records and map results, and records giant " +
-        "objects' uploads and results, all under runs/<execution name>/, known at run time.",
+        "objects' uploads and results and a mirror's deletions, all under runs/<execution name>/, known at run time.",
     );
   }
 

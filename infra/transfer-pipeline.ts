@@ -134,6 +134,13 @@ export interface TransferPipelineProps {
    */
   readonly destinationBucketOwner?: string;
   /**
+   * Let mirrors (and events) delete destination objects their source no longer has (`Options.Delete`):
+   * the copy role gets `s3:DeleteObject` on the destination buckets (under their prefixes), and a mirror
+   * with `Options.Delete` is accepted. Each run still deletes at most its `Options.MaxDeletes`.
+   * @default false
+   */
+  readonly allowMirrorDeletes?: boolean;
+  /**
    * KMS key ARNs of destination buckets encrypted with SSE-KMS: the copy role may generate data keys with
    * them (through S3 only).
    * @default - none
@@ -229,6 +236,7 @@ export class TransferPipeline extends Construct {
       credentialsEndpoints,
       // Buckets given as constructs may have names known only at deploy time: then nothing is checked.
       destinations: named.some((d) => Token.isUnresolved(d.bucketName)) ? undefined : named,
+      allowMirrorDeletes: props.allowMirrorDeletes ?? false,
     });
     if (destinations.length === 0) {
       Annotations.of(this).addWarningV2(
@@ -249,6 +257,7 @@ export class TransferPipeline extends Construct {
       logRetention,
       credentialsEndpoints,
       allowInlineTokens: props.allowInlineTokens ?? false,
+      destinations,
     });
     const copy = new CopyObjectsStep(this, 'CopyObjectsStep', {
       staging,
@@ -265,23 +274,35 @@ export class TransferPipeline extends Construct {
           ? undefined
           : (props.destinationBucketOwner ?? Stack.of(this).account),
       destinationKmsKeys: props.destinationKmsKeys ?? [],
+      allowMirrorDeletes: props.allowMirrorDeletes ?? false,
     });
     const summarize = new SummarizeStep(this, 'SummarizeStep', {
       staging,
       logRetention,
     });
 
+    // After the copies (or none): a mirror's deletions, then Summarize.
+    copy.mirrorDeletes.otherwise(summarize.task);
+    copy.anyDeletes
+      .when(sfn.Condition.numberGreaterThan('$.Plan.Deletes.Count', 0), copy.deleteMirrored)
+      .otherwise(summarize.task);
+    copy.deleteMirrored.next(summarize.task);
+    // Summarize reports the deletions not made, with the step's error.
+    copy.deleteMirrored.addCatch(summarize.task, { errors: [sfn.Errors.ALL], resultPath: '$.Delete' });
+    const afterCopies = copy.mirrorDeletes;
+
     const hasGiants = sfn.Condition.numberGreaterThan('$.Plan.Units.Giants', 0);
     const nothingToCopy = new sfn.Choice(this, 'NothingToCopy', {
       stateName: 'NothingToCopy',
-      comment: 'A dry run, or an empty plan, goes straight to Summarize; giant objects are prepared first',
+      comment:
+        'A dry run, or an empty plan, goes straight to the deletions and Summarize; giant objects are prepared first',
     })
       .when(
         sfn.Condition.or(
           sfn.Condition.booleanEquals('$.Plan.DryRun', true),
           sfn.Condition.numberEquals('$.Plan.Count', 0),
         ),
-        summarize.task,
+        afterCopies,
       )
       .when(hasGiants, copy.prepareGiants)
       .otherwise(copy.map);
@@ -291,16 +312,17 @@ export class TransferPipeline extends Construct {
       comment: 'Giant objects are completed (or aborted) before the run is summarized',
     })
       .when(hasGiants, copy.completeGiants)
-      .otherwise(summarize.task);
+      .otherwise(afterCopies);
     // A failed map run (tolerated failures exceeded, items unreadable, ...) is still summarized: every
     // object it did not report is counted Failed with the map's error, and the staged token is deleted.
     // Its giant objects' uploads are completed or aborted first; so are they when preparing them failed.
     copy.map.addCatch(afterCopy, { errors: [sfn.Errors.ALL], resultPath: '$.Map' });
     copy.map.next(afterCopy);
     copy.prepareGiants.addCatch(copy.completeGiants, { errors: [sfn.Errors.ALL], resultPath: '$.Map' });
-    copy.completeGiants.next(copy.moreComplete.otherwise(summarize.task));
-    // Summarize reports the giant objects CompleteGiants could not decide as not reported.
-    copy.completeGiants.addCatch(summarize.task, { errors: [sfn.Errors.ALL], resultPath: '$.Complete' });
+    copy.completeGiants.next(copy.moreComplete.otherwise(afterCopies));
+    // Summarize reports the giant objects CompleteGiants could not decide as not reported (and a
+    // mirror's deletions are withheld).
+    copy.completeGiants.addCatch(afterCopies, { errors: [sfn.Errors.ALL], resultPath: '$.Complete' });
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: logRetention,

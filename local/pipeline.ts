@@ -15,13 +15,14 @@ import { ONE_MACHINE_POLICY, type RunPolicy } from '../shared/run-policy';
 import type { StagingStore } from '../shared/staging';
 import { unitPolicy, type UnitSettings } from '../shared/units';
 import { FolderStagingStore } from '../shared/staging';
-import { giantsAction, runCopyFunction, type CopyFunctionInput } from '../functions/copy-batch/dispatch';
+import { stepAction, runCopyFunction, type CopyFunctionInput } from '../functions/copy-batch/dispatch';
+import type { DeleteMirroredOutput } from '../functions/copy-batch/delete-mirrored';
 import { abortGiants, type GiantsStepOutput } from '../functions/copy-batch/giants';
 import { UploadRecordCache } from '../functions/copy-batch/upload-record';
 import { copyBatchDependencies, destinationClient } from '../functions/copy-batch/wiring';
 import { planTransfer } from '../functions/plan/plan';
 import { unwrapPlanInput } from '../functions/plan/plan-input';
-import { planDependencies } from '../functions/plan/wiring';
+import { planDependencies, planDestinationClient } from '../functions/plan/wiring';
 import { summarize, type SummarizeInput } from '../functions/summarize/summarize';
 import { summarizeDependencies } from '../functions/summarize/wiring';
 import { DEFAULT_CONFIG } from '../infra/config';
@@ -99,6 +100,11 @@ export interface LocalRunOptions {
   readonly units?: UnitSettings;
   /** Granules per CMR page for `Source.Collection` events. @default 2000 (CMR's largest) */
   readonly cmrPageSize?: number;
+  /**
+   * For benchmarks: `false` plans a Sync as before both listings were compared (every object into the
+   * map, one destination HEAD each; Delete is then refused). @default true
+   */
+  readonly syncFromListings?: boolean;
 }
 
 export interface LocalRunOutcome {
@@ -125,6 +131,8 @@ export async function runPipelineLocally(
   const s3Config = options.s3Config ?? {};
   const ssm = new SSMClient(s3Config.region ? { region: s3Config.region as string } : {});
   const destination = destinationClient(s3Config, options.destinationCredentials);
+  // Plan lists the destination for Sync with its own role; here, the destination's credentials.
+  const planDestination = planDestinationClient(s3Config, options.destinationCredentials);
   const progress: LocalProgress = {
     objectsTotal: 0,
     bytesTotal: 0,
@@ -144,23 +152,25 @@ export async function runPipelineLocally(
   let planned: PlanOutput | undefined;
   const plan = async (input: unknown): Promise<PlanOutput> => {
     const { event: inner, executionName } = unwrapPlanInput(input);
-    const planning = planTransfer(
-      inner,
-      planDependencies({
-        s3Config,
-        staging,
-        ssm,
-        runId: executionName ?? runId,
-        policy,
-        signal: options.signal,
-        // Plan sizes units for the copy Lambda's timeout, as COPY_TIMEOUT_SECONDS tells it when deployed.
-        units: unitPolicy({
-          lambdaTimeoutSeconds: options.lambdaTimeoutSeconds,
-          ...options.units,
-        }),
-        cmrPageSize: options.cmrPageSize,
+    const dependencies = planDependencies({
+      s3Config,
+      staging,
+      ssm,
+      runId: executionName ?? runId,
+      policy,
+      signal: options.signal,
+      // Plan sizes units for the copy Lambda's timeout, as COPY_TIMEOUT_SECONDS tells it when deployed.
+      units: unitPolicy({
+        lambdaTimeoutSeconds: options.lambdaTimeoutSeconds,
+        ...options.units,
       }),
-    );
+      cmrPageSize: options.cmrPageSize,
+      destinationClient: planDestination,
+    });
+    const planning = planTransfer(inner, {
+      ...dependencies,
+      ...(options.syncFromListings === false && { destinationClient: undefined }),
+    });
     inFlight.add(planning);
     let output: PlanOutput;
     try {
@@ -181,8 +191,8 @@ export async function runPipelineLocally(
   const copy = async (
     input: unknown,
     context: LambdaContext,
-  ): Promise<CopyBatchOutput | GiantsStepOutput> => {
-    const action = giantsAction(input);
+  ): Promise<CopyBatchOutput | GiantsStepOutput | DeleteMirroredOutput> => {
+    const action = stepAction(input);
     const batch = input as CopyBatchInput;
     const running =
       options.copyBatchOverride && !action
@@ -203,7 +213,7 @@ export async function runPipelineLocally(
             signal: options.signal ? AbortSignal.any([options.signal, context.signal]) : context.signal,
           });
     inFlight.add(running);
-    let result: CopyBatchOutput | GiantsStepOutput;
+    let result: CopyBatchOutput | GiantsStepOutput | DeleteMirroredOutput;
     try {
       result = await running;
     } finally {
@@ -280,6 +290,7 @@ export async function runPipelineLocally(
     // As the deployed pipeline's cleanup does when an execution ends, whichever way it ends.
     await staging.delete(stagedTokenKey(runId)).catch(() => undefined);
     destination.destroy();
+    planDestination.destroy();
     ssm.destroy();
   }
 }

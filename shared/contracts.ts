@@ -176,6 +176,25 @@ export interface PlanOutput {
   Staging: { Bucket: string; Prefix: string };
   /** How the CMR search went, for a `Source.Collection` event. */
   Cmr?: CmrSearchSummary;
+  /**
+   * Sync planned from both listings (a prefix source): the objects skipped without a request, listed
+   * one `{Key, DestKey, Size}` per line in a JSONL file for the report. Not in `Count`.
+   */
+  Skipped?: { Count: number; Bytes: number; Bucket: string; Key: string };
+  /**
+   * With `Options.Delete`: the destination objects under `Within` the source no longer has, one
+   * `{DestKey, Size}` per line, deleted after the Map (see shared/mirror/deletes-file.ts). `Exceeded`:
+   * more than `MaxDeletes` (only a dry run gets this far; a run fails with TooManyDeletes).
+   */
+  Deletes?: {
+    Count: number;
+    Bytes: number;
+    Bucket: string;
+    Key: string;
+    Within: string;
+    MaxDeletes: number;
+    Exceeded?: boolean;
+  };
 }
 
 /** What Plan found in CMR for a `Source.Collection` event (in PlanOutput, the result and the report). */
@@ -207,6 +226,12 @@ export interface TransferResult {
   Planned?: number;
   /** A `Source.Collection` event: the CMR search that found the files. */
   Cmr?: CmrSearchSummary;
+  /** With `Options.Delete`: destination objects deleted (0 in a dry run). */
+  Deleted?: number;
+  /** With `Options.Delete`: planned deletions not made (a deletion failed, or an object failed to copy). */
+  NotDeleted?: number;
+  /** A dry run with `Options.Delete`: the objects a run would delete. */
+  PlannedDeletes?: number;
 }
 
 export const MAX_FAILURES_IN_RESULT = 100;

@@ -23,7 +23,10 @@ export const ErrorName = {
   NoProgress: 'NoProgress',
   /** A giant object's multipart upload lacks parts when the Map has ended (a range never reported). */
   MissingParts: 'MissingParts',
+  /** A Sync run would delete more than `Options.MaxDeletes`: it stopped before deleting anything. */
   TooManyDeletes: 'TooManyDeletes',
+  /** A listing (or the key mapping) out of S3's key order: the two listings cannot be paired safely. */
+  KeyOrderError: 'KeyOrderError',
 } as const;
 
 export type ErrorNameValue = (typeof ErrorName)[keyof typeof ErrorName];

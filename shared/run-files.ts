@@ -27,6 +27,12 @@ export const giantResultKey = (runId: string, giant: number): string =>
 /** A Sync run's planned deletions (JSONL, one `{"DestKey","Size"}` per line), written by Plan. */
 export const deletesKey = (runId: string): string => `${runPrefix(runId)}deletes.jsonl`;
 
+/** A Sync run's objects skipped from the listings (JSONL, `{"Key","DestKey","Size"}`), written by Plan. */
+export const skippedKey = (runId: string): string => `${runPrefix(runId)}skipped.jsonl`;
+
+/** How a Sync run's deletions ended (JSON), written by the deletion step, read by Summarize. */
+export const deletedKey = (runId: string): string => `${runPrefix(runId)}deleted.json`;
+
 /**
  * Staged tokens live apart from run files, under a prefix of their own: their own KMS key, a 1-day
  * expiry and a bucket policy that lets only the copy Lambda read them.

@@ -18,7 +18,8 @@ import { requiredEnv } from '../../shared/lambda-env';
 import { runPolicyFromEnv } from '../../shared/run-policy';
 import { S3StagingStore } from '../../shared/staging';
 import type { SourceSide } from './copy-batch';
-import { giantsAction, runCopyFunction, type CopyFunctionInput } from './dispatch';
+import { stepAction, runCopyFunction, type CopyFunctionInput } from './dispatch';
+import type { DeleteMirroredOutput } from './delete-mirrored';
 import type { GiantsStepOutput } from './giants';
 import { UploadRecordCache } from './upload-record';
 import { ThroughputEstimator } from './throughput';
@@ -36,17 +37,17 @@ let metrics: Metrics | undefined;
 export async function handler(
   input: CopyFunctionInput,
   context: Context,
-): Promise<CopyBatchOutput | GiantsStepOutput> {
+): Promise<CopyBatchOutput | GiantsStepOutput | DeleteMirroredOutput> {
   logger.addContext(context);
   const s3Config = s3ConfigFromEnv();
   destination ??= destinationClient(s3Config, undefined, process.env.DESTINATION_BUCKET_OWNER || undefined);
   staging ??= new S3Client(s3Config);
   ssm ??= new SSMClient(s3Config.region ? { region: s3Config.region } : {});
   const stagingClient = staging;
-  const action = giantsAction(input);
+  const action = stepAction(input);
   const unit = action ? undefined : (input as CopyBatchInput);
   logger.info(action ?? 'unit start', {
-    runId: input?.BatchInput?.RunId,
+    runId: 'Run' in input ? input.Run?.Plan?.BatchInput?.RunId : input?.BatchInput?.RunId,
     kind: unit?.Unit
       ? (Object.keys(unit.Unit).find((k) => k === 'Pack' || k === 'Range') ?? 'Object')
       : undefined,

@@ -20,7 +20,7 @@ import { S3StagingStore } from '../../shared/staging';
 import { planTransfer } from './plan';
 import { unwrapPlanInput, type PlanHandlerInput } from './plan-input';
 import { unitPolicy, unitSettingsFromEnv } from '../../shared/units';
-import { planDependencies } from './wiring';
+import { planDependencies, planDestinationClient } from './wiring';
 
 export type { PlanHandlerInput };
 
@@ -28,6 +28,7 @@ const logger = createLogger('plan');
 // Per container: built on first use, reused by warm invocations.
 let stagingClient: S3Client | undefined;
 let ssmClient: SSMClient | undefined;
+let destinationClient: S3Client | undefined;
 let metrics: Metrics | undefined;
 
 export async function handler(input: unknown, context: Context): Promise<PlanOutput> {
@@ -37,10 +38,12 @@ export async function handler(input: unknown, context: Context): Promise<PlanOut
   const s3Config = s3ConfigFromEnv();
   stagingClient ??= new S3Client(s3Config);
   ssmClient ??= new SSMClient(s3Config.region ? { region: s3Config.region } : {});
+  destinationClient ??= planDestinationClient(s3Config);
   const deps = planDependencies({
     s3Config,
     staging: new S3StagingStore(stagingClient, bucket),
     ssm: ssmClient,
+    destinationClient,
     runId: executionName ?? context.awsRequestId,
     tokenParameterPath: process.env.TOKEN_PARAMETER_PATH || undefined,
     policy: runPolicyFromEnv(),

@@ -8,6 +8,7 @@ import { toTransferError } from '../../shared/copy/errors';
 import { ErrorName, TransferError } from '../../shared/errors';
 import type { DestSpec, KeySource, KeysSource, PrefixSource, SourceSpec } from '../../shared/event';
 import { destinationKey, isFolderMarker, keyFilter, relativeKey } from '../../shared/keys';
+import type { SourceEntry } from './sync-merge';
 
 /** The source bucket as Plan reads it: an S3 client on the TEA credentials, refreshed on expiry. */
 export interface SourceReader {
@@ -31,7 +32,7 @@ function sourceError(error: unknown, bucket: string, operation: string, what: st
 }
 
 /** A manifest item, or a failed one when the destination key cannot be formed (too long, say). */
-function manifestItem(
+export function manifestItem(
   source: SourceSpec,
   dest: DestSpec,
   key: string,
@@ -55,13 +56,13 @@ function manifestItem(
 
 /**
  * Every object under `source.Prefix`, page by page (one yielded array per ListObjectsV2 page, possibly
- * empty), without folder markers and filtered by Include/Exclude on the key relative to the prefix.
+ * empty), in S3's key order, without folder markers and filtered by Include/Exclude on the key relative
+ * to the prefix.
  */
-export async function* listPrefix(
+export async function* listSourceObjects(
   reader: SourceReader,
   source: PrefixSource,
-  dest: DestSpec,
-): AsyncGenerator<ManifestItem[]> {
+): AsyncGenerator<SourceEntry[]> {
   const selected = keyFilter(source.Include, source.Exclude);
   const what = s3Url(source.Bucket, source.Prefix);
   let token: string | undefined;
@@ -83,19 +84,19 @@ export async function* listPrefix(
     } catch (error) {
       throw sourceError(error, source.Bucket, 'ListObjectsV2', what);
     }
-    const items: ManifestItem[] = [];
+    const objects: SourceEntry[] = [];
     for (const object of page.Contents ?? []) {
       const key = object.Key;
       if (key === undefined) continue;
       listed++;
       const size = object.Size ?? 0;
       if (isFolderMarker(key, size) || !selected(relativeKey(source, key))) continue;
-      items.push(manifestItem(source, dest, key, size, object.ETag));
+      objects.push({ key, size, eTag: object.ETag, lastModified: object.LastModified });
     }
-    matched += items.length;
+    matched += objects.length;
     pages++;
     if (pages % PROGRESS_EVERY_PAGES === 0) reader.logger.info('listing', { pages, listed, matched });
-    yield items;
+    yield objects;
     if (page.IsTruncated && !page.NextContinuationToken) {
       throw new TransferError(
         ErrorName.TransientError,
@@ -105,6 +106,17 @@ export async function* listPrefix(
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   reader.logger.info('listed', { pages, listed, matched });
+}
+
+/** Every object under `source.Prefix` as manifest items, page by page (see {@link listSourceObjects}). */
+export async function* listPrefix(
+  reader: SourceReader,
+  source: PrefixSource,
+  dest: DestSpec,
+): AsyncGenerator<ManifestItem[]> {
+  for await (const objects of listSourceObjects(reader, source)) {
+    yield objects.map((o) => manifestItem(source, dest, o.key, o.size, o.eTag));
+  }
 }
 
 export type HeadOutcome =

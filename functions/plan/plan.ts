@@ -36,10 +36,17 @@ import {
 } from './collection-source';
 import { ManifestWriter } from './manifest';
 import { tokenReference } from './stage-token';
+import { SyncPlan, type SyncPlanOutput } from './sync-plan';
 
 export interface PlanDependencies {
   /** Builds the client that reads the source bucket with the TEA credentials. */
   readonly sourceClient: (credentials: SessionCredentialsProvider) => S3Client;
+  /**
+   * Lists the destination with Plan's own role (`s3:ListBucket`): with `Options.Sync` and a `Prefix`
+   * source, the two listings decide which objects need no copy (./sync-plan.ts). Without it, every
+   * object goes to the copies, which check the destination one HEAD each (and Delete is refused).
+   */
+  readonly destinationClient?: S3Client;
   /** Where the manifest (and the staged token) go. */
   readonly staging: StagingStore;
   /** Reads `BearerTokenParameter`. @default a client from the default configuration */
@@ -93,7 +100,9 @@ const runIdInUse = (runId: string): TransferError =>
  *
  * @throws TransferError `InvalidInput`, `TokenParameterError`, `AuthenticationFailed`, `EulaNotAccepted`,
  *   `CredentialsForbidden`, `CredentialsEndpointError`, `SourceNotFound` (a `Key` source or the bucket),
- *   `SourceAccessDenied`, `TransientError`, `CmrError` (a `Source.Collection` event).
+ *   `SourceAccessDenied`, `TransientError`, `CmrError` (a `Source.Collection` event); with Sync from
+ *   both listings also `DestinationAccessDenied` (Plan may not list the destination), `KeyOrderError`
+ *   and `TooManyDeletes` (before any deletion).
  */
 export async function planTransfer(input: unknown, deps: PlanDependencies): Promise<PlanOutput> {
   const event = parseAnyEvent(input);
@@ -159,6 +168,8 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
   const prefix = runPrefix(deps.runId);
   const policy = deps.units ?? unitPolicy();
   let pages: AsyncIterable<ManifestItem[]>;
+  let sync: SyncPlan | undefined;
+  let synced: SyncPlanOutput = {};
   let collection: CollectionListing | undefined;
   if (resolved && isCollectionEvent(event)) {
     collection = listCollection(reader, event, resolved, {
@@ -175,7 +186,22 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     pages = (async function* () {
       yield [item];
     })();
+  } else if ('Prefix' in source && options.Sync && deps.destinationClient) {
+    sync = new SyncPlan({
+      reader,
+      destination: deps.destinationClient,
+      source,
+      dest,
+      options,
+      staging: deps.staging,
+      runId: deps.runId,
+      signal: deps.signal,
+    });
+    pages = sync.copies();
   } else if ('Prefix' in source) {
+    if (options.Delete) {
+      throw new Error('Plan: Options.Delete needs a destination client to list the destination with');
+    }
     pages = listPrefix(reader, source, dest);
   } else if ('Keys' in source) {
     pages = headKeys(reader, source, dest, deps.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
@@ -210,7 +236,8 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     await manifest.write(packer.flush());
     await manifest.close();
     await giants?.close();
-    if (count === 0) logger.warn('nothing to copy: the source matched no object', { form });
+    if (sync) synced = await sync.finish();
+    if (count === 0 && !sync) logger.warn('nothing to copy: the source matched no object', { form });
     token = await tokenReference({
       eventAuth: auth,
       teaAuth,
@@ -221,9 +248,16 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     });
   } catch (error) {
     // A manifest that exists already is another run's: it is not ours to remove.
-    if (error instanceof AlreadyExistsError && error.key === manifest.key) throw runIdInUse(deps.runId);
+    // So are the files of a Sync plan that exist already (their run's manifest does too).
+    if (
+      error instanceof AlreadyExistsError &&
+      (error.key === manifest.key || sync?.keys.includes(error.key) === true)
+    ) {
+      throw runIdInUse(deps.runId);
+    }
     const reason = error instanceof Error ? error : new Error(String(error));
     await manifest.abort(reason);
+    await sync?.abort(reason);
     if (!(error instanceof AlreadyExistsError && error.key === giants?.key)) await giants?.abort(reason);
     if (error instanceof AlreadyExistsError) throw runIdInUse(deps.runId);
     throw error;
@@ -249,10 +283,14 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     BatchInput: batchInput,
     Staging: { Bucket: deps.staging.bucket, Prefix: prefix },
     ...(collection && { Cmr: collection.summary() }),
+    ...synced,
   };
   logger.info('planned', {
     count: output.Count,
     bytes: output.Bytes,
+    ...(output.Skipped && { skipped: output.Skipped.Count }),
+    ...(output.Deletes && { deletes: output.Deletes.Count }),
+    ...(sync?.mergeStats && { merge: sync.mergeStats }),
     units: output.Units,
     tokenKind: token.Kind,
     ...(output.Cmr && { cmr: output.Cmr }),

@@ -12,8 +12,10 @@ import type { UnitPolicy } from '../../shared/units';
 import type { PlanDependencies } from './plan';
 
 export interface PlanWiring {
-  /** Region, endpoint and path-style addressing of the source (credentials come from TEA). */
+  /** Region, endpoint and path-style addressing of both sides (source credentials come from TEA). */
   readonly s3Config: S3ClientConfig;
+  /** Lists the destination for Sync with Plan's own credentials: see {@link planDestinationClient}. */
+  readonly destinationClient: S3Client;
   readonly staging: StagingStore;
   readonly ssm: SSMClient;
   readonly runId: string;
@@ -28,10 +30,22 @@ export interface PlanWiring {
   readonly cmrPageSize?: number;
 }
 
+/**
+ * The client with which Plan lists the destination for Sync: Plan's own credentials (the Lambda's role,
+ * which may only list the destinations; the default chain when none are given).
+ */
+export function planDestinationClient(
+  s3Config: S3ClientConfig,
+  credentials?: S3ClientConfig['credentials'],
+): S3Client {
+  return new S3Client({ ...s3Config, ...listingClientConfig(), ...(credentials && { credentials }) });
+}
+
 export function planDependencies(wiring: PlanWiring): PlanDependencies {
   return {
     sourceClient: (credentials) =>
       new S3Client({ ...wiring.s3Config, ...listingClientConfig(), credentials }),
+    destinationClient: wiring.destinationClient,
     staging: wiring.staging,
     ssm: wiring.ssm,
     runId: wiring.runId,

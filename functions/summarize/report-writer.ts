@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { StagingStore } from '../../shared/staging';
 import type { ResultFileStatus } from './result-reader';
-import type { ReportItem } from './tally';
+import type { DeleteReportItem, ReportItem } from './tally';
 
 /** The report's closing fields (it opens with the plan and the items). */
 export interface ReportSummary {
@@ -13,6 +13,10 @@ export interface ReportSummary {
     Failed: number;
     /** Failed because no batch reported them (included in Failed). */
     NotReported: number;
+    /** With `Options.Delete`: destination objects deleted, not deleted, or (dry run) planned for deletion. */
+    Deleted?: number;
+    NotDeleted?: number;
+    PlannedDeletes?: number;
   };
   Bytes: number;
   Batches: Record<ResultFileStatus, number>;
@@ -41,7 +45,7 @@ export class ReportWriter {
     await this.write(`{"Plan":${JSON.stringify(plan)},\n"MapRun":${JSON.stringify(mapRun)},\n"Items":[`);
   }
 
-  async item(item: ReportItem): Promise<void> {
+  async item(item: ReportItem | DeleteReportItem): Promise<void> {
     await this.write(`${this.items++ === 0 ? '\n' : ',\n'}${JSON.stringify(item)}`);
   }
 

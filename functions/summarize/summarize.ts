@@ -1,17 +1,20 @@
 import { createInterface } from 'node:readline';
 import { isNotFound } from '../../shared/aws/sdk-errors';
-import type {
-  GiantObject,
-  ItemResult,
-  ManifestItem,
-  PlanOutput,
-  TransferResult,
-  WorkUnit,
+import {
+  MAX_FAILURES_IN_RESULT,
+  type GiantObject,
+  type ItemResult,
+  type ManifestItem,
+  type PlanOutput,
+  type TransferResult,
+  type WorkUnit,
 } from '../../shared/contracts';
 import { describeCause } from '../../shared/errors';
 import { giantResultKey, REPORT_NAME } from '../../shared/run-files';
 import { unitObjects } from '../../shared/units';
 import type { StagingStore } from '../../shared/staging';
+import { MAX_DELETE_ERRORS, type DeleteMirroredOutput } from '../copy-batch/delete-mirrored';
+import { readDeletes } from '../../shared/mirror/deletes-file';
 import { ReportWriter, type ReportSummary } from './report-writer';
 import {
   childEntries,
@@ -21,7 +24,16 @@ import {
   RESULT_FILE_STATUSES,
   type MapRunOutput,
 } from './result-reader';
-import { NOT_REPORTED, REPORT_CAUSE_MAX, Tally, Timings, truncate, type ReportItem } from './tally';
+import {
+  NOT_REPORTED,
+  REPORT_CAUSE_MAX,
+  RESULT_CAUSE_MAX,
+  Tally,
+  Timings,
+  truncate,
+  type DeleteReportItem,
+  type ReportItem,
+} from './tally';
 
 export type { MapRunOutput } from './result-reader';
 export { BATCH_PENDING } from './result-reader';
@@ -42,6 +54,8 @@ export interface SummarizeInput {
   Map?: MapRunOutput | MapRunFailure;
   /** CompleteGiants' error, when it failed for good (its undecided giant objects are not reported). */
   Complete?: { Error?: string; Cause?: string; Remaining?: number };
+  /** DeleteMirrored's outcome, or its error when it failed for good; absent when it did not run. */
+  Delete?: DeleteMirroredOutput | { Error: string; Cause?: string };
 }
 
 export interface SummarizeDependencies {
@@ -69,6 +83,8 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
   const report = run.report;
   try {
     await report.open(planSummary(plan), mapSummary(input.Map));
+    // Objects the two listings decided: never in the manifest, reported SKIPPED.
+    await run.readSkipped();
     if (plan.DryRun) {
       await run.reconcileWithManifest({ dryRun: true });
       await run.readGiants({ dryRun: true });
@@ -93,6 +109,7 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
           : 'CompleteGiants recorded no result for this giant object.',
       });
     }
+    await run.readDeletes(input.Delete);
     await report.close(run.summary(now()));
   } catch (error) {
     await report.abort(error as Error);
@@ -113,6 +130,11 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
     result.Planned = plan.Count;
   }
   if (plan.Cmr) result.Cmr = plan.Cmr;
+  if (plan.Deletes) {
+    result.Deleted = run.deletions.deleted;
+    if (plan.DryRun) result.PlannedDeletes = plan.Deletes.Count;
+    else if (run.deletions.notDeleted > 0) result.NotDeleted = run.deletions.notDeleted;
+  }
   return result;
 }
 
@@ -128,6 +150,7 @@ class RunSummary {
   readonly report: ReportWriter;
   readonly tally = new Tally();
   readonly notes: string[] = [];
+  readonly deletions = { deleted: 0, notDeleted: 0 };
   private readonly timings = new Timings();
 
   constructor(
@@ -148,6 +171,100 @@ class RunSummary {
       return;
     }
     await this.staging.delete(token.Key);
+  }
+
+  /** The objects a Sync plan skipped from the two listings (`Plan.Skipped`), one SKIPPED line each. */
+  async readSkipped(): Promise<void> {
+    const skipped = this.plan.Skipped;
+    if (!skipped || skipped.Count === 0) return;
+    let stream;
+    try {
+      stream = await this.staging.getStream(skipped.Key);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      // Counted as the plan said: they were decided, only their lines are lost.
+      this.tally.skipped += skipped.Count;
+      this.notes.push(`The list of ${skipped.Count} skipped objects ${skipped.Key} does not exist.`);
+      return;
+    }
+    for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+      if (line.trim() === '') continue;
+      const item = JSON.parse(line) as ManifestItem;
+      const result: ItemResult = {
+        Key: item.Key,
+        DestKey: item.DestKey,
+        Status: 'SKIPPED',
+        Bytes: 0,
+        Check: LISTING_CHECK,
+      };
+      await this.report.item(result);
+      this.tally.add(result, false);
+    }
+    this.notes.push(
+      `${skipped.Count} objects were skipped from the two listings (same size, destination written at or ` +
+        'after the source last changed), without any request of their own.',
+    );
+  }
+
+  /**
+   * A mirror's deletions (`Plan.Deletes`), one line per planned deletion from the deletions file: DELETED,
+   * NOT_DELETED with the reason (a per-key error, the step withheld or failed, or never ran), or in a dry
+   * run PLANNED_DELETE. Deletions not made are also listed among the result's Failures.
+   */
+  async readDeletes(step: SummarizeInput['Delete']): Promise<void> {
+    const deletes = this.plan.Deletes;
+    if (!deletes) return;
+    const dryRun = this.plan.DryRun;
+    if (dryRun && deletes.Exceeded) {
+      this.notes.push(
+        `A run would stop with TooManyDeletes: it would delete ${deletes.Count} objects, more than MaxDeletes (${deletes.MaxDeletes}).`,
+      );
+    }
+    const failed = step && 'Error' in step && !('Deleted' in step) ? step : undefined;
+    const outcome = step && 'Deleted' in step ? step : undefined;
+    const errors = new Map((outcome?.Errors ?? []).map((e) => [e.Key, e]));
+    const notMade = failed
+      ? { Error: failed.Error, Cause: `The deletions failed: ${describeCause(failed.Cause) ?? failed.Error}` }
+      : outcome?.Withheld !== undefined
+        ? { Error: 'DeletionsWithheld', Cause: `Nothing was deleted: ${outcome.Withheld}.` }
+        : !outcome
+          ? { Error: 'DeletionsNotRun', Cause: 'The deletion step did not run.' }
+          : undefined;
+    if (!dryRun && notMade) this.notes.push(notMade.Cause);
+    if (outcome && !failed) this.deletions.deleted = outcome.Deleted;
+    let lines = 0;
+    for await (const planned of readDeletes(this.staging, deletes.Key)) {
+      lines++;
+      let item: DeleteReportItem;
+      const error = errors.get(planned.DestKey);
+      if (dryRun) item = { DestKey: planned.DestKey, Status: 'PLANNED_DELETE', Size: planned.Size };
+      else if (notMade || error) {
+        const why = notMade ?? {
+          Error: error!.Code,
+          Cause: `DeleteObjects: ${error!.Code}: ${error!.Message}`,
+        };
+        item = { DestKey: planned.DestKey, Status: 'NOT_DELETED', Size: planned.Size, ...why };
+        this.deletions.notDeleted++;
+        if (this.tally.failures.length < MAX_FAILURES_IN_RESULT) {
+          this.tally.failures.push({
+            Key: planned.DestKey,
+            Error: why.Error,
+            Cause: truncate(why.Cause, RESULT_CAUSE_MAX),
+          });
+        }
+      } else item = { DestKey: planned.DestKey, Status: 'DELETED', Size: planned.Size };
+      await this.report.item(item);
+    }
+    if (!dryRun && outcome && !notMade && outcome.NotDeleted > errors.size) {
+      // Per-key errors beyond those the step carried: counted, not named.
+      this.deletions.notDeleted += outcome.NotDeleted - errors.size;
+      this.notes.push(
+        `${outcome.NotDeleted} deletions failed; only the first ${MAX_DELETE_ERRORS} are named in the report.`,
+      );
+    }
+    if (lines !== deletes.Count) {
+      this.notes.push(`The deletions file lists ${lines} objects, the plan counted ${deletes.Count}.`);
+    }
   }
 
   /** Every item every child batch reported, from the ResultWriter output. */
@@ -252,11 +369,15 @@ class RunSummary {
     const { tally } = this;
     return {
       Counts: {
-        Planned: this.plan.Count,
+        Planned: this.plan.Count + (this.plan.Skipped?.Count ?? 0),
         Copied: tally.copied,
         Skipped: tally.skipped,
         Failed: tally.failed,
         NotReported: tally.notReported,
+        ...(this.plan.Deletes &&
+          (this.plan.DryRun
+            ? { PlannedDeletes: this.plan.Deletes.Count }
+            : { Deleted: this.deletions.deleted, NotDeleted: this.deletions.notDeleted })),
       },
       Bytes: tally.bytes,
       Batches: tally.batches,
@@ -265,6 +386,9 @@ class RunSummary {
     };
   }
 }
+
+/** The `Check` of an object skipped from the two listings (a copy's own Sync check is `destination-sync`). */
+export const LISTING_CHECK = 'destination-listing';
 
 /** A manifest item no batch reported: failed as the plan knew, planned (dry run), or not reported. */
 function unreportedItem(item: ManifestItem, options: ReconcileOptions): ReportItem {
@@ -319,6 +443,14 @@ function planSummary(plan: PlanOutput): object {
     Manifest: plan.Manifest,
     Staging: plan.Staging,
     ...(plan.Cmr && { Cmr: plan.Cmr }),
+    ...(plan.Skipped && { Skipped: { Count: plan.Skipped.Count, Bytes: plan.Skipped.Bytes } }),
+    ...(plan.Deletes && {
+      Deletes: {
+        Count: plan.Deletes.Count,
+        Within: plan.Deletes.Within,
+        MaxDeletes: plan.Deletes.MaxDeletes,
+      },
+    }),
   };
 }
 

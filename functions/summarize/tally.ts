@@ -16,6 +16,15 @@ export const REPORT_CAUSE_MAX = 4000;
 /** An item's line in the report: a copy result, or (dry run) a planned copy. */
 export type ReportItem = ItemResult | (Omit<ItemResult, 'Status'> & { Status: 'PLANNED' });
 
+/** A mirror's deletion in the report: made, not made (and why), or (dry run) planned. */
+export interface DeleteReportItem {
+  DestKey: string;
+  Status: 'DELETED' | 'NOT_DELETED' | 'PLANNED_DELETE';
+  Size: number;
+  Error?: string;
+  Cause?: string;
+}
+
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

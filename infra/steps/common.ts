@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { acknowledgeWildcardResources } from '../nag-acknowledgments';
@@ -66,4 +67,44 @@ export function grantTokenParameterRead(scope: IConstruct, role: iam.IRole, path
     "A SecureString may use the account's aws/ssm key or a customer key: any key, but only through SSM " +
       '(kms:ViaService condition).',
   );
+}
+
+/** A destination bucket the pipeline may write, optionally only under a key prefix. */
+export interface Destination {
+  readonly bucket: s3.IBucket;
+  readonly prefix?: string;
+}
+
+/**
+ * Lets a role list the configured destinations (`s3:ListBucket`), under their prefixes only: the copy
+ * role for its Sync checks, Plan's role for the destination listing of a Sync plan. The statements are
+ * named `sids.whole` (whole buckets) and `<sids.prefix><n>` (one per destination prefix).
+ */
+export function grantListDestinations(
+  role: iam.IRole,
+  destinations: readonly Destination[],
+  sids: { readonly whole: string; readonly prefix: string },
+): void {
+  const whole = destinations.filter((d) => !d.prefix);
+  if (whole.length > 0) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: sids.whole,
+        actions: ['s3:ListBucket'],
+        resources: whole.map((d) => d.bucket.bucketArn),
+      }),
+    );
+  }
+  destinations
+    .filter((d) => d.prefix)
+    .forEach((d, i) =>
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: `${sids.prefix}${i}`,
+          actions: ['s3:ListBucket'],
+          resources: [d.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${d.prefix}*`] } },
+        }),
+      ),
+    );
 }

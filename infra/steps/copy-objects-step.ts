@@ -1,7 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -10,13 +9,14 @@ import { ErrorName } from '../../shared/errors';
 import { acknowledgeWildcardResources } from '../nag-acknowledgments';
 import { PipelineFunction } from '../pipeline-function';
 import type { StagingBucket } from '../staging-bucket';
-import { grantTokenParameterRead, retryLambdaServiceErrors } from './common';
+import {
+  grantListDestinations,
+  grantTokenParameterRead,
+  retryLambdaServiceErrors,
+  type Destination,
+} from './common';
 
-/** A bucket CopyBatch may write, optionally only under a key prefix. */
-export interface Destination {
-  readonly bucket: s3.IBucket;
-  readonly prefix?: string;
-}
+export type { Destination };
 
 export interface CopyObjectsStepProps {
   readonly staging: StagingBucket;
@@ -33,6 +33,8 @@ export interface CopyObjectsStepProps {
   readonly destinationBucketOwner?: string;
   /** KMS keys of SSE-KMS destination buckets the copy role may encrypt with. */
   readonly destinationKmsKeys: readonly string[];
+  /** Let the copy role delete in the destinations (a mirror's `Options.Delete`). */
+  readonly allowMirrorDeletes: boolean;
 }
 
 /** The Distributed Map's label: its child executions' metrics carry `<state machine ARN>/<label>`. */
@@ -84,6 +86,11 @@ export class CopyObjectsStep extends Construct {
   /** Completes (or aborts) them; loops while objects remain. */
   readonly completeGiants: tasks.LambdaInvoke;
   readonly moreComplete: sfn.Choice;
+  /** Whether the run deletes (continue it with `.otherwise()`), then whether there is anything to delete. */
+  readonly mirrorDeletes: sfn.Choice;
+  readonly anyDeletes: sfn.Choice;
+  /** Deletes a mirror's planned deletions; its outcome goes to `$.Delete`. */
+  readonly deleteMirrored: tasks.LambdaInvoke;
 
   constructor(scope: Construct, id: string, props: CopyObjectsStepProps) {
     super(scope, id);
@@ -110,6 +117,23 @@ export class CopyObjectsStep extends Construct {
       },
     });
     this.grantDestinations(this.function.role, props.destinations);
+    if (props.allowMirrorDeletes && props.destinations.length > 0) {
+      // DeleteMirrored removes what a mirror's source no longer has, under the destinations' prefixes.
+      this.function.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DeleteMirrored',
+          actions: ['s3:DeleteObject'],
+          resources: props.destinations.map((d) => d.bucket.arnForObjects(`${d.prefix ?? ''}*`)),
+        }),
+      );
+      acknowledgeWildcardResources(
+        this.function.role,
+        props.destinations.map((d) => d.bucket.arnForObjects(`${d.prefix ?? ''}*`)),
+        "DeleteMirrored deletes the keys Plan listed under the run's mapped prefix, only in the configured " +
+          'destination buckets (under their prefixes), at most Options.MaxDeletes per run.',
+      );
+    }
+
     props.staging.grantReadStagedTokens(this.function.role);
     props.staging.grantGiantUploads(this.function.role);
     if (props.destinationKmsKeys.length > 0) {
@@ -225,6 +249,35 @@ export class CopyObjectsStep extends Construct {
     this.retryCopyFunction(this.completeGiants);
     this.moreComplete = new sfn.Choice(this, 'MoreToComplete', { stateName: 'MoreToComplete' });
     this.moreComplete.when(sfn.Condition.numberGreaterThan('$.Complete.Remaining', 0), this.completeGiants);
+
+    // A mirror's deletions, after every copy: the whole state goes in (Plan, and Map and Complete when
+    // they ran), so that the step can tell whether every object was copied.
+    this.deleteMirrored = new tasks.LambdaInvoke(this, 'DeleteMirrored', {
+      stateName: 'DeleteMirrored',
+      comment: 'Delete what the source no longer has (Options.Delete), only when no object failed',
+      lambdaFunction: this.function.function,
+      payload: sfn.TaskInput.fromObject({ Action: 'DeleteMirrored', Run: sfn.JsonPath.entirePayload }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: '$.Delete',
+    });
+    this.retryCopyFunction(this.deleteMirrored);
+    const anyDeletes = new sfn.Choice(this, 'AnyDeletes', {
+      stateName: 'AnyDeletes',
+      comment: 'Deletions were planned (Plan checked them against MaxDeletes)',
+    });
+    this.mirrorDeletes = new sfn.Choice(this, 'MirrorDeletes', {
+      stateName: 'MirrorDeletes',
+      comment: 'A Sync run with Options.Delete that is not a dry run',
+    });
+    this.mirrorDeletes.when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.Plan.Deletes'),
+        sfn.Condition.booleanEquals('$.Plan.DryRun', false),
+      ),
+      anyDeletes,
+    );
+    this.anyDeletes = anyDeletes;
   }
 
   /** Lambda service errors, and the run's transient ones (a flaky credentials endpoint, SlowDown). */
@@ -268,27 +321,6 @@ export class CopyObjectsStep extends Construct {
       'CopyBatch writes objects whose keys come from the plan, only in the configured destination buckets ' +
         '(under their configured prefixes).',
     );
-    const whole = destinations.filter((d) => !d.prefix);
-    if (whole.length > 0) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'ListDestinations',
-          actions: ['s3:ListBucket'],
-          resources: whole.map((d) => d.bucket.bucketArn),
-        }),
-      );
-    }
-    destinations
-      .filter((d) => d.prefix)
-      .forEach((d, i) =>
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            sid: `ListDestinationPrefix${i}`,
-            actions: ['s3:ListBucket'],
-            resources: [d.bucket.bucketArn],
-            conditions: { StringLike: { 's3:prefix': [`${d.prefix}*`] } },
-          }),
-        ),
-      );
+    grantListDestinations(role, destinations, { whole: 'ListDestinations', prefix: 'ListDestinationPrefix' });
   }
 }

@@ -7,7 +7,12 @@ import { CALLER_ERRORS, ErrorName } from '../../shared/errors';
 import { unitSettingsEnv, type UnitSettings } from '../../shared/units';
 import { PipelineFunction } from '../pipeline-function';
 import type { StagingBucket } from '../staging-bucket';
-import { grantTokenParameterRead, retryLambdaServiceErrors } from './common';
+import {
+  grantListDestinations,
+  grantTokenParameterRead,
+  retryLambdaServiceErrors,
+  type Destination,
+} from './common';
 
 export interface PlanStepProps {
   readonly staging: StagingBucket;
@@ -19,6 +24,8 @@ export interface PlanStepProps {
   readonly allowInlineTokens: boolean;
   /** How Plan cuts the job into units. */
   readonly units: UnitSettings;
+  /** The destinations: Plan lists them (and may do nothing else there) to plan a Sync from both listings. */
+  readonly destinations: readonly Destination[];
 }
 
 /**
@@ -31,6 +38,11 @@ export const PLAN_FAILURES = [
   ErrorName.SourceAccessDenied,
   ErrorName.CredentialsEndpointError,
   ErrorName.TransientError,
+  // Sync from both listings: Plan may not list the destination, a listing out of key order, or more
+  // deletions than Options.MaxDeletes (the run stops before deleting anything).
+  ErrorName.DestinationAccessDenied,
+  ErrorName.KeyOrderError,
+  ErrorName.TooManyDeletes,
 ];
 
 /**
@@ -61,6 +73,10 @@ export class PlanStep extends Construct {
     const role = this.function.role;
     props.staging.grantPlan(role);
     grantTokenParameterRead(this, role, props.tokenParameterPath);
+    grantListDestinations(role, props.destinations, {
+      whole: 'ListDestinationsForSync',
+      prefix: 'ListDestinationPrefixForSync',
+    });
 
     this.task = new tasks.LambdaInvoke(this, 'Plan', {
       stateName: 'Plan',

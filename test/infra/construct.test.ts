@@ -49,6 +49,40 @@ describe('TransferPipeline in another app', () => {
     });
   });
 
+  it('with allowMirrorDeletes, lets the copy role delete in the destinations (under their prefixes) and mirrors delete', () => {
+    const deleting = (allowMirrorDeletes: boolean) =>
+      inAnotherApp(() => ({
+        destinationBuckets: ['plain-bucket', 'other-bucket/mirror/'],
+        allowMirrorDeletes,
+        mirrors: [
+          {
+            name: 'mur',
+            schedule: 'rate(1 day)',
+            event: {
+              CredentialsEndpoint: 'https://archive.podaac.earthdata.nasa.gov/s3credentials',
+              BearerTokenParameter: '/s3-direct-transfer/edl-token',
+              Source: { Bucket: 'podaac-ops-cumulus-protected', Prefix: 'MUR/' },
+              Dest: { Bucket: 'other-bucket', Prefix: 'mirror/mur/' },
+              Options: { Delete: true, MaxDeletes: 50 },
+            },
+          },
+        ],
+      }));
+    const deletes = (template: Template) =>
+      Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+        (policy.Properties.PolicyDocument.Statement as Json[]).filter((s) =>
+          ([] as unknown[]).concat(s.Action).includes('s3:DeleteObject'),
+        ),
+      );
+    const { template } = deleting(true);
+    const [statement] = deletes(template).filter((s) => s.Sid === 'DeleteMirrored');
+    expect(statement.Resource).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::plain-bucket/*']] },
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::other-bucket/mirror/*']] },
+    ]);
+    expect(() => deleting(false)).toThrow(/mirror "mur": event\.Options\.Delete: .*allowMirrorDeletes=true/);
+  });
+
   it('without a dashboard, and with its own metrics namespace for the Lambdas and the alarms', () => {
     const { template, pipeline } = inAnotherApp(() => ({
       destinationBuckets: ['plain-bucket'],

@@ -63,6 +63,7 @@ describe('synthesis', () => {
       [
         'CopyObjectsStep/Lambda/Function Annotation::AwsSolutions-L1',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/uploads/*]',
+        'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/deleted.json]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/tokens/*]',
         'CopyObjectsStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::dest-a/*]',
@@ -71,6 +72,8 @@ describe('synthesis', () => {
         'PlanStep/Lambda/Function Annotation::AwsSolutions-L1',
         'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*]',
         'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/manifest.jsonl]',
+        'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/skipped.jsonl]',
+        'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/runs/*/deletes.jsonl]',
         'PlanStep/Lambda/Role Annotation::AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/tokens/*]',
         'RunCleanup/DeadLetters Annotation::AwsSolutions-SQS3',
         'RunCleanup/Lambda/Function Annotation::AwsSolutions-L1',
@@ -101,15 +104,18 @@ describe('synthesis', () => {
 });
 
 describe('state machine definition (JSONPath)', () => {
-  it('is Plan -> NothingToCopy -> [PrepareGiants] -> CopyObjects -> [CompleteGiants] -> Summarize', () => {
+  it('is Plan -> NothingToCopy -> [PrepareGiants] -> CopyObjects -> [CompleteGiants] -> [DeleteMirrored] -> Summarize', () => {
     expect(definition.QueryLanguage).toBeUndefined();
     expect(definition.StartAt).toBe('Plan');
     expect(Object.keys(states).sort()).toEqual(
       [
+        'AnyDeletes',
         'AnyGiants',
         'CompleteGiants',
         'CopyObjects',
+        'DeleteMirrored',
         'DescribePlanError',
+        'MirrorDeletes',
         'MoreToComplete',
         'MoreToPrepare',
         'NothingToCopy',
@@ -128,7 +134,7 @@ describe('state machine definition (JSONPath)', () => {
             { Variable: '$.Plan.DryRun', BooleanEquals: true },
             { Variable: '$.Plan.Count', NumericEquals: 0 },
           ],
-          Next: 'Summarize',
+          Next: 'MirrorDeletes',
         },
         { Variable: '$.Plan.Units.Giants', NumericGreaterThan: 0, Next: 'PrepareGiants' },
       ],
@@ -157,7 +163,7 @@ describe('state machine definition (JSONPath)', () => {
       Type: 'Choice',
       Comment: expect.any(String),
       Choices: [{ Variable: '$.Plan.Units.Giants', NumericGreaterThan: 0, Next: 'CompleteGiants' }],
-      Default: 'Summarize',
+      Default: 'MirrorDeletes',
     });
     expect(states.CompleteGiants).toMatchObject({
       Resource: '<CopyFunction.Arn>',
@@ -170,12 +176,39 @@ describe('state machine definition (JSONPath)', () => {
       },
       ResultPath: '$.Complete',
       Next: 'MoreToComplete',
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Complete', Next: 'Summarize' }],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Complete', Next: 'MirrorDeletes' }],
     });
     expect(states.MoreToComplete).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.Complete.Remaining', NumericGreaterThan: 0, Next: 'CompleteGiants' }],
+      Default: 'MirrorDeletes',
+    });
+    // A mirror's deletions: only with Plan.Deletes, never in a dry run, only when any were planned.
+    expect(states.MirrorDeletes).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.Plan.Deletes', IsPresent: true },
+            { Variable: '$.Plan.DryRun', BooleanEquals: false },
+          ],
+          Next: 'AnyDeletes',
+        },
+      ],
       Default: 'Summarize',
+    });
+    expect(states.AnyDeletes).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.Plan.Deletes.Count', NumericGreaterThan: 0, Next: 'DeleteMirrored' }],
+      Default: 'Summarize',
+    });
+    expect(states.DeleteMirrored).toMatchObject({
+      Type: 'Task',
+      Resource: '<CopyFunction.Arn>',
+      Parameters: { Action: 'DeleteMirrored', 'Run.$': '$' },
+      ResultPath: '$.Delete',
+      Next: 'Summarize',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Delete', Next: 'Summarize' }],
     });
     expect(states.Summarize.End).toBe(true);
   });
@@ -213,6 +246,9 @@ describe('state machine definition (JSONPath)', () => {
           'SourceAccessDenied',
           'CredentialsEndpointError',
           'TransientError',
+          'DestinationAccessDenied',
+          'KeyOrderError',
+          'TooManyDeletes',
         ],
         ResultPath: '$',
         Next: 'DescribePlanError',
@@ -547,7 +583,7 @@ describe('IAM, role by role', () => {
     }
   });
 
-  it('Plan: writes run files and tokens to staging, removes failed manifests, reads token parameters; nothing else', () => {
+  it('Plan: writes run files and tokens to staging, removes failed manifests and Sync lists, reads token parameters, lists the destinations; nothing else', () => {
     expect(sortStatements(roleStatements(synth, 'PlanRole'))).toEqual(
       sortStatements([
         ownLogs('PlanLogs'),
@@ -559,7 +595,23 @@ describe('IAM, role by role', () => {
         {
           Sid: 'RemoveFailedManifests',
           Action: ['s3:DeleteObject'],
-          Resource: ['<StagingBucket.Arn>/runs/*/manifest.jsonl'],
+          Resource: [
+            '<StagingBucket.Arn>/runs/*/deletes.jsonl',
+            '<StagingBucket.Arn>/runs/*/manifest.jsonl',
+            '<StagingBucket.Arn>/runs/*/skipped.jsonl',
+          ],
+        },
+        // A Sync plan lists the destination: s3:ListBucket there, under the prefixes, nothing more.
+        {
+          Sid: 'ListDestinationsForSync',
+          Action: ['s3:ListBucket'],
+          Resource: ['arn:<AWS::Partition>:s3:::dest-a'],
+        },
+        {
+          Sid: 'ListDestinationPrefixForSync0',
+          Action: ['s3:ListBucket'],
+          Resource: ['arn:<AWS::Partition>:s3:::dest-b'],
+          Condition: { StringLike: { 's3:prefix': ['earthdata/*'] } },
         },
         ...tokenParameterStatements,
       ]),
@@ -592,7 +644,7 @@ describe('IAM, role by role', () => {
         {
           Sid: 'WriteUploadRecords',
           Action: ['s3:PutObject'],
-          Resource: ['<StagingBucket.Arn>/runs/*/uploads/*'],
+          Resource: ['<StagingBucket.Arn>/runs/*/deleted.json', '<StagingBucket.Arn>/runs/*/uploads/*'],
         },
         {
           Sid: 'ListRunFiles',
@@ -674,7 +726,7 @@ describe('IAM, role by role', () => {
     );
   });
 
-  it('no role may write S3 with a wildcard bucket, and only the copy role reaches destinations', () => {
+  it('no role may write S3 with a wildcard bucket, only the copy role writes destinations, Plan only lists them', () => {
     const writes = /^s3:(Put|Delete|Abort|ListMultipartUploadParts)/;
     for (const role of ['PlanRole', 'CopyRole', 'SummarizeRole', 'StateMachineRole', 'CleanupRole']) {
       for (const statement of roleStatements(synth, role)) {
@@ -684,7 +736,8 @@ describe('IAM, role by role', () => {
         for (const resource of statement.Resource) {
           expect(resource).not.toBe('*');
           const destination = resource.startsWith('arn:<AWS::Partition>:s3:::dest-');
-          if (role !== 'CopyRole') expect(destination).toBe(false);
+          if (role === 'PlanRole' && destination) expect(s3Actions).toEqual(['s3:ListBucket']);
+          else if (role !== 'CopyRole') expect(destination).toBe(false);
           if (s3Actions.some((a) => writes.test(a))) {
             expect(destination || /^<StagingBucket\.Arn>\/(runs|tokens)\//.test(resource)).toBe(true);
           }
@@ -695,7 +748,10 @@ describe('IAM, role by role', () => {
     const copyStagingWrites = roleStatements(synth, 'CopyRole')
       .filter((s) => s.Action.some((a) => writes.test(a)))
       .flatMap((s) => s.Resource.filter((r) => r.includes('StagingBucket')));
-    expect(copyStagingWrites).toEqual(['<StagingBucket.Arn>/runs/*/uploads/*']);
+    expect(copyStagingWrites).toEqual([
+      '<StagingBucket.Arn>/runs/*/deleted.json',
+      '<StagingBucket.Arn>/runs/*/uploads/*',
+    ]);
   });
 });
 

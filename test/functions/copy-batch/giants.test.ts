@@ -68,6 +68,7 @@ async function newRun(destKey: string, extra: Record<string, unknown> = {}) {
   const runId = `run-${++runs}`;
   const staging = new FolderStagingStore(join(folder, runId));
   const ssm = new SSMClient({ region: world.s3.region });
+  const destination = new S3Client({ ...s3Config(), credentials: world.s3.destinationCredentials });
   const plan = (await planTransfer(
     {
       CredentialsEndpoint: world.credentialsEndpoint,
@@ -83,9 +84,9 @@ async function newRun(destKey: string, extra: Record<string, unknown> = {}) {
       runId,
       policy: ONE_MACHINE_POLICY,
       units: unitPolicy(UNITS),
+      destinationClient: destination,
     }),
   )) as PlanOutput;
-  const destination = new S3Client({ ...s3Config(), credentials: world.s3.destinationCredentials });
   const deps = copyBatchDependencies({
     s3Config: s3Config(),
     ssm,

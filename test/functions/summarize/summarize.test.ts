@@ -610,3 +610,86 @@ describe('findResultManifestKey', () => {
     expect(await findResultManifestKey(store(['runs/x/report.json']), 'runs/x/')).toBeUndefined();
   });
 });
+
+describe('summarize: a Sync plan from both listings', () => {
+  const deletes = (count: number): PlanOutput['Deletes'] => ({
+    Count: count,
+    Bytes: 3 * count,
+    Bucket: 'staging-bucket',
+    Key: `${PREFIX}/deletes.jsonl`,
+    Within: 'mirror/',
+    MaxDeletes: 10,
+  });
+  async function syncFiles(): Promise<PlanOutput> {
+    await writeManifest([]);
+    await staging.put(
+      `${PREFIX}/skipped.jsonl`,
+      `${JSON.stringify({ Key: item(1).Key, DestKey: item(1).DestKey, Size: 5 })}\n`,
+    );
+    await staging.put(
+      `${PREFIX}/deletes.jsonl`,
+      '{"DestKey":"mirror/x","Size":3}\n{"DestKey":"mirror/y","Size":3}\n',
+    );
+    return plan(0, {
+      Skipped: { Count: 1, Bytes: 5, Bucket: 'staging-bucket', Key: `${PREFIX}/skipped.jsonl` },
+      Deletes: deletes(2),
+    });
+  }
+  const report = async () =>
+    JSON.parse((await staging.getText(`${PREFIX}/report.json`))!) as {
+      Items: { Status: string; DestKey: string; Error?: string; Check?: string }[];
+      Counts: Record<string, number>;
+    };
+
+  it('reports the skipped objects SKIPPED and the deletions made DELETED', async () => {
+    const result = await summarize(
+      { Plan: await syncFiles(), Delete: { Deleted: 2, NotDeleted: 0, Errors: [] } },
+      { staging },
+    );
+    expect(result).toMatchObject({ Copied: 0, Skipped: 1, Failed: 0, Deleted: 2, Failures: [] });
+    expect(result).not.toHaveProperty('NotDeleted');
+    const { Items, Counts } = await report();
+    expect(Items.map((i) => [i.Status, i.DestKey, i.Check])).toEqual([
+      ['SKIPPED', item(1).DestKey, 'destination-listing'],
+      ['DELETED', 'mirror/x', undefined],
+      ['DELETED', 'mirror/y', undefined],
+    ]);
+    expect(Counts).toMatchObject({ Planned: 1, Skipped: 1, Deleted: 2, NotDeleted: 0 });
+  });
+
+  it('reports withheld or failed deletions NOT_DELETED, among the Failures', async () => {
+    const withheld = await summarize(
+      {
+        Plan: await syncFiles(),
+        Delete: { Deleted: 0, NotDeleted: 2, Errors: [], Withheld: '1 objects failed' },
+      },
+      { staging },
+    );
+    expect(withheld).toMatchObject({ Deleted: 0, NotDeleted: 2 });
+    expect(withheld.Failures.map((f) => [f.Key, f.Error])).toEqual([
+      ['mirror/x', 'DeletionsWithheld'],
+      ['mirror/y', 'DeletionsWithheld'],
+    ]);
+    const perKey = await summarize(
+      {
+        Plan: await syncFiles(),
+        Delete: {
+          Deleted: 1,
+          NotDeleted: 1,
+          Errors: [{ Key: 'mirror/y', Code: 'AccessDenied', Message: 'no' }],
+        },
+      },
+      { staging },
+    );
+    expect(perKey).toMatchObject({ Deleted: 1, NotDeleted: 1 });
+    expect(
+      (await report()).Items.filter((i) => i.Status === 'NOT_DELETED').map((i) => [i.DestKey, i.Error]),
+    ).toEqual([['mirror/y', 'AccessDenied']]);
+  });
+
+  it('in a dry run lists the deletions PLANNED_DELETE and deletes nothing', async () => {
+    const result = await summarize({ Plan: { ...(await syncFiles()), DryRun: true } }, { staging });
+    expect(result).toMatchObject({ DryRun: true, Deleted: 0, PlannedDeletes: 2 });
+    expect((await report()).Items.filter((i) => i.Status === 'PLANNED_DELETE')).toHaveLength(2);
+  });
+});
