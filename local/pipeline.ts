@@ -33,6 +33,7 @@ import {
   type ExecutionOutcome,
   type ExecutionUsage,
   type LambdaContext,
+  type RedrivePoint,
 } from './stepfunctions/host';
 import { RUN_DEFAULTS } from './run-defaults';
 import type { CopyOptions } from '../shared/copy';
@@ -94,6 +95,13 @@ export interface LocalRunOptions {
   readonly onProgress?: (progress: LocalProgress) => void;
   /** Every state event of the execution and of its child executions (inputs and outputs included). */
   readonly onEvent?: (event: ExecutionEvent) => void;
+  /**
+   * Redrives an execution that did not succeed (its outcome's `redrive`): it starts again at the state it
+   * stopped in, and a Map state runs only the units that did not succeed. Give the same `staging`. The
+   * event is ignored. A redrive needs a token that still exists: a `BearerTokenParameter` (an inline
+   * token was staged for the run and deleted when it ended, as the deployed cleanup does).
+   */
+  readonly redrive?: RedrivePoint;
   /** For tests: replaces the CopyBatch core (the context is the invocation's). */
   readonly copyBatchOverride?: (input: CopyBatchInput, context: LambdaContext) => Promise<CopyBatchOutput>;
   /** How Plan cuts the job into units (packs, objects, part ranges). @default the deployed defaults */
@@ -117,6 +125,8 @@ export interface LocalRunOutcome {
   readonly staging: StagingStore;
   /** State transitions, child executions, and each function's invocations and duration. */
   readonly usage: LocalUsage;
+  /** Where a redrive would start (`LocalRunOptions.redrive`), when the execution did not succeed. */
+  readonly redrive?: RedrivePoint;
 }
 
 /** Runs one execution of the pipeline in this process. */
@@ -125,7 +135,7 @@ export async function runPipelineLocally(
   options: LocalRunOptions = {},
 ): Promise<LocalRunOutcome> {
   const artifact = options.artifact ?? loadDefinitionArtifact();
-  const runId = options.runId ?? randomUUID();
+  const runId = options.redrive?.name ?? options.runId ?? randomUUID();
   const staging =
     options.staging ?? new FolderStagingStore(await mkdtemp(join(tmpdir(), 's3-direct-transfer-')));
   const s3Config = options.s3Config ?? {};
@@ -264,10 +274,15 @@ export async function runPipelineLocally(
     validate: options.artifact !== undefined,
   });
   try {
-    const { usage, ...ended } = await machine.run(event, {
+    if (options.redrive) {
+      // Plan does not run again: what it planned is in the input of the state the redrive starts at.
+      planned = (options.redrive.input as { Plan?: PlanOutput } | null)?.Plan ?? undefined;
+    }
+    const { usage, redrive, ...ended } = await machine.run(event, {
       name: runId,
       signal: options.signal,
       onEvent: options.onEvent,
+      redrive: options.redrive,
     });
     const execution = ended as ExecutionOutcome;
     const result =
@@ -279,6 +294,7 @@ export async function runPipelineLocally(
       staging,
       progress: { ...progress },
       usage: byRole(usage, artifact.functions),
+      ...(redrive && { redrive }),
     };
   } finally {
     // An aborted execution returns at once; its batches are still aborting their uploads.

@@ -2,7 +2,7 @@ import type { CopyBatchInput, CopyBatchOutput, ItemResult, WorkUnit } from '../.
 import { unitObjects } from '../../shared/units';
 import { describeCause } from '../../shared/errors';
 import type { StagingStore } from '../../shared/staging';
-import { jsonValues } from './json-values';
+import { jsonValues } from '../../shared/json-values';
 import { REPORT_CAUSE_MAX, truncate } from './tally';
 
 /**

@@ -84,10 +84,31 @@ export interface ExecutionOptions {
   readonly onMapRunStarted?: (event: MapRunStarted) => void;
   /** Progress: called after each child workflow execution (a batch) of a Distributed Map. */
   readonly onBatchDone?: (event: BatchDone) => void;
+  /**
+   * Redrives an execution that did not succeed (Step Functions' RedriveExecution): it starts again at
+   * the state it stopped in, with that state's input and the same execution name; a Distributed Map
+   * state runs only the children that did not succeed before. Takes precedence over `name`, and the
+   * input given to `run` is ignored.
+   */
+  readonly redrive?: RedrivePoint;
 }
 
-/** How an execution ended, and what it would be billed for. */
-export type RunOutcome = ExecutionOutcome & { readonly usage: ExecutionUsage };
+/** Where an execution that did not succeed stopped: what a redrive starts from. */
+export interface RedrivePoint {
+  /** The execution's name (a redrive keeps it). */
+  readonly name: string;
+  /** The top-level state it stopped in, and the input that state was given. */
+  readonly state: string;
+  readonly input: JsonValue;
+  /** The result manifests of the Map Runs it aborted, by Map state name. */
+  readonly mapRuns: Readonly<Record<string, string>>;
+}
+
+/** How an execution ended, and what it would be billed for; where a redrive would start, if it failed. */
+export type RunOutcome = ExecutionOutcome & {
+  readonly usage: ExecutionUsage;
+  readonly redrive?: RedrivePoint;
+};
 
 export interface LoadedStateMachine {
   /** The definition aws-local-stepfunctions runs: Distributed Map states replaced by stand-in Tasks. */
@@ -126,9 +147,14 @@ async function readEvents(
   executionArn: string,
   usage: UsageCounter,
   onEvent: ExecutionOptions['onEvent'],
+  current?: { state?: { name: string; input: JsonValue } },
 ): Promise<void> {
   for await (const event of execution.eventLogs) {
     usage.countEvent(event);
+    // The top-level state the execution is in (states of inline Map iterations carry an index).
+    if (current && event.type === 'StateEntered' && event.index === undefined) {
+      current.state = { name: event.state.name, input: event.state.input as JsonValue };
+    }
     onEvent?.({ ...event, executionArn });
   }
 }
@@ -150,6 +176,16 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
   const rootDefinition = prepared.definition;
   const noValidate = { validationOptions: { noValidate: true } };
   const machine = new StateMachine(rootDefinition as unknown as LibraryDefinition, noValidate);
+  /** The same machine started at one of its top-level states (a redrive). */
+  const startingAt = (state: string): StateMachine => {
+    if (!(state in (rootDefinition as { States: Record<string, unknown> }).States)) {
+      throw new Error(`cannot redrive from state '${state}': the definition has no such top-level state`);
+    }
+    return new StateMachine(
+      { ...rootDefinition, StartAt: state } as unknown as LibraryDefinition,
+      noValidate,
+    );
+  };
   const children = Object.fromEntries(
     Object.entries(prepared.maps).map(([name, plan]) => [
       name,
@@ -161,7 +197,10 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
 
   const run = async (input: unknown, execution: ExecutionOptions = {}): Promise<RunOutcome> => {
     const usage = new UsageCounter();
-    const name = execution.name ?? randomUUID();
+    const redrive = execution.redrive;
+    const name = redrive?.name ?? execution.name ?? randomUUID();
+    const abortedMapRuns: Record<string, string> = {};
+    const current: { state?: { name: string; input: JsonValue } } = {};
     const executionArn = executionArnOf(stateMachineArn, name);
     const controller = new AbortController();
     const abort = (): void => controller.abort();
@@ -199,20 +238,32 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
       })();
       return { outcome, abort: child.abort };
     };
+    // Map Runs in flight: an execution that ends (timed out, aborted) waits for them to stop.
+    const mapRuns = new Set<Promise<unknown>>();
     for (const [stateName, plan] of Object.entries(prepared.maps)) {
-      taskResourceLocalHandlers[stateName] = async (taskInput) =>
-        (await runMapRun(plan, taskInput as JsonObject, {
+      taskResourceLocalHandlers[stateName] = async (taskInput) => {
+        const mapRun = runMapRun(plan, taskInput as JsonObject, {
           staging: options.staging,
           startChild,
           maxConcurrencyCap: options.maxConcurrencyCap,
           signal: controller.signal,
           onMapRunStarted: execution.onMapRunStarted,
           onBatchDone: execution.onBatchDone,
-        })) as never;
+          onAbortedResults: (key) => (abortedMapRuns[stateName] = key),
+          redriveFrom: redrive?.state === stateName ? redrive.mapRuns[stateName] : undefined,
+        });
+        mapRuns.add(mapRun);
+        try {
+          return (await mapRun) as never;
+        } finally {
+          mapRuns.delete(mapRun);
+        }
+      };
     }
 
     if (controller.signal.aborted) return { Status: 'ABORTED', usage: usage.snapshot() };
-    const rootExecution = machine.run(toJson(input) as never, {
+    const root = redrive ? startingAt(redrive.state) : machine;
+    const rootExecution = root.run(toJson(redrive ? redrive.input : input) as never, {
       overrides,
       noThrowOnAbort: true,
       context: {
@@ -221,13 +272,26 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
       },
     });
     controller.signal.addEventListener('abort', () => rootExecution.abort());
-    const read = readEvents(rootExecution, executionArn, usage, execution.onEvent);
+    const read = readEvents(rootExecution, executionArn, usage, execution.onEvent, current);
     try {
       const outcome = await outcomeOf(rootExecution.result);
       await read;
+      if (outcome.Status !== 'SUCCEEDED' && mapRuns.size > 0) {
+        // Timed out (or aborted) during a Map: its Map Run is stopped, and keeps its results for a redrive.
+        controller.abort();
+        await Promise.allSettled([...mapRuns]);
+      }
       const ended: ExecutionOutcome =
         outcome.Status === 'SUCCEEDED' && controller.signal.aborted ? { Status: 'ABORTED' } : outcome;
-      return { ...ended, usage: usage.snapshot() };
+      const stoppedIn = current.state;
+      return {
+        ...ended,
+        usage: usage.snapshot(),
+        ...(ended.Status !== 'SUCCEEDED' &&
+          stoppedIn && {
+            redrive: { name, state: stoppedIn.name, input: stoppedIn.input, mapRuns: abortedMapRuns },
+          }),
+      };
     } finally {
       execution.signal?.removeEventListener('abort', abort);
       controller.abort();

@@ -28,7 +28,7 @@ import {
   ItemStages,
   sizeOf,
 } from './items';
-import { ChildRecord, resultEntry, ResultFiles } from './results';
+import { ChildRecord, inputDigest, resultEntry, ResultFiles, succeededEntries } from './results';
 
 /** Concurrency when MaxConcurrency is 0 (unbounded) and the upper bound otherwise, on one machine. */
 export const DEFAULT_MAX_CONCURRENCY_CAP = 40;
@@ -83,6 +83,16 @@ export interface MapRunRuntime {
   readonly signal?: AbortSignal;
   readonly onMapRunStarted?: (event: MapRunStarted) => void;
   readonly onBatchDone?: (event: BatchDone) => void;
+  /**
+   * An aborted Map Run (its execution stopped or timed out) keeps its result files rather than removing
+   * them, and names its `manifest.json` here: what a redrive of the execution starts from.
+   */
+  readonly onAbortedResults?: (manifestKey: string) => void;
+  /**
+   * Redrive: the `manifest.json` of the Map Run's earlier attempt. Its SUCCEEDED children are not run
+   * again (their entries are carried into this run's results); every other child runs, with its input.
+   */
+  readonly redriveFrom?: string;
   readonly now?: () => Date;
   readonly newId?: () => string;
 }
@@ -191,6 +201,27 @@ export async function runMapRun(
   // Without ResultWriter the Map's output is the array of its children's results, in item order.
   const inline: JsonValue[] = [];
 
+  // A redrive: the earlier attempt's SUCCEEDED children, by the digest of their input (a count each, for
+  // units that repeat), carried into this run's results before any child starts.
+  const carried = new Map<string, number>();
+  if (runtime.redriveFrom && results) {
+    for await (const entry of succeededEntries(runtime.staging, runtime.redriveFrom)) {
+      if (typeof entry.Input !== 'string') continue;
+      const digest = inputDigest(entry.Input);
+      carried.set(digest, (carried.get(digest) ?? 0) + 1);
+      await results.addEntry('SUCCEEDED', entry);
+    }
+  }
+  const alreadySucceeded = (input: JsonValue): boolean => {
+    if (carried.size === 0) return false;
+    const digest = inputDigest(JSON.stringify(input));
+    const left = carried.get(digest) ?? 0;
+    if (left === 0) return false;
+    if (left === 1) carried.delete(digest);
+    else carried.set(digest, left - 1);
+    return true;
+  };
+
   const running = new Set<ChildExecution>();
   let stop: 'threshold' | 'aborted' | 'failed' | undefined;
   let failure: unknown;
@@ -253,7 +284,10 @@ export async function runMapRun(
       }
       if (next.done) return;
       if (stop !== undefined) unstarted.push(next.value);
-      else await runChild(next.value);
+      else if (alreadySucceeded(next.value.input)) {
+        batchesDone++;
+        itemsSucceeded += next.value.itemCount;
+      } else await runChild(next.value);
     }
   };
   try {
@@ -271,7 +305,13 @@ export async function runMapRun(
       }
     }
   } catch (error) {
-    await results?.discard();
+    if (stop === 'aborted' && results && runtime.onAbortedResults) {
+      // Kept for a redrive: what succeeded need not run again.
+      const kept = await results.finish().catch(() => undefined);
+      const details = kept?.ResultWriterDetails as { Key?: string } | undefined;
+      if (details?.Key) runtime.onAbortedResults(details.Key);
+      else await results.discard();
+    } else await results?.discard();
     throw error;
   } finally {
     runtime.signal?.removeEventListener('abort', onAbort);

@@ -3,8 +3,10 @@
  * (`<Prefix>/<map run id>/SUCCEEDED_n.json`, `FAILED_n.json`, `PENDING_n.json`, then `manifest.json`), so
  * that a Map Run holds the open files' stream buffers, never the list of its children.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { jsonValues } from '../../../shared/json-values';
 import type { StagingStore } from '../../../shared/staging';
 import { JsonObject, JsonValue, StatesError } from '../asl';
 import type { ChildIdentity, ChildOutcome } from './map-run';
@@ -139,6 +141,14 @@ export class ResultFiles {
     return done;
   }
 
+  /** Writes an entry as it is (a SUCCEEDED child of an earlier attempt of a redriven Map Run). */
+  addEntry(status: ResultStatus, entry: JsonObject): Promise<void> {
+    const text = JSON.stringify(entry);
+    const done = this.queue.then(() => this.guard(() => this.append(status, text)));
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
+
   /** Closes the files and writes `manifest.json`; returns the Map state's output. */
   async finish(): Promise<JsonObject> {
     await this.queue;
@@ -219,3 +229,25 @@ export class ResultFiles {
     this.written[status].push({ Key: file.key, Size: file.bytes + 1 });
   }
 }
+
+/**
+ * The SUCCEEDED entries of an earlier Map Run, from its `manifest.json`, one at a time (never the whole
+ * list in memory): what a redriven Map Run keeps without running those children again.
+ */
+export async function* succeededEntries(
+  staging: StagingStore,
+  manifestKey: string,
+): AsyncGenerator<JsonObject> {
+  const text = await staging.getText(manifestKey);
+  if (text === undefined) return;
+  const manifest = JSON.parse(text) as { ResultFiles?: { SUCCEEDED?: { Key: string }[] } };
+  for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
+    for await (const value of jsonValues(await staging.getStream(file.Key))) {
+      if (value && typeof value === 'object' && !Array.isArray(value)) yield value as JsonObject;
+    }
+  }
+}
+
+/** A short, fixed-size key for a child's input: a redrive matches children by their input. */
+export const inputDigest = (inputJson: string): string =>
+  createHash('sha256').update(inputJson).digest('base64url');

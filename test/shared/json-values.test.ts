@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { jsonValues } from '../../../functions/summarize/json-values';
+import { jsonValues } from '../../shared/json-values';
 
 async function collect(chunks: (string | Buffer)[]): Promise<unknown[]> {
   const out: unknown[] = [];
