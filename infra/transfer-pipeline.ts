@@ -269,6 +269,7 @@ export class TransferPipeline extends Construct {
     const summarize = new SummarizeStep(this, 'SummarizeStep', {
       staging,
       logRetention,
+      estimate: { maxConcurrency, copyMemoryMb: copyMemorySize, copyTimeoutSeconds: copyTimeout.toSeconds() },
     });
 
     const hasGiants = sfn.Condition.numberGreaterThan('$.Plan.Units.Giants', 0);

@@ -1,3 +1,4 @@
+import type { Estimate } from './cost';
 import type { UnitCounts } from './units';
 
 /**
@@ -160,6 +161,8 @@ export interface TransferResult {
   Report?: { Bucket: string; Key: string };
   DryRun?: boolean;
   Planned?: number;
+  /** A dry run's estimate of the run it plans: units, time and cost (docs/cost.md). */
+  Estimate?: Estimate;
 }
 
 export const MAX_FAILURES_IN_RESULT = 100;

@@ -8,10 +8,12 @@ import type {
   TransferResult,
   WorkUnit,
 } from '../../shared/contracts';
+import type { Estimate } from '../../shared/cost';
 import { describeCause } from '../../shared/errors';
 import { giantResultKey, REPORT_NAME } from '../../shared/run-files';
 import { unitObjects } from '../../shared/units';
 import type { StagingStore } from '../../shared/staging';
+import { PlanEstimator, type EstimateSettings } from './estimate';
 import { ReportWriter, type ReportSummary } from './report-writer';
 import {
   childEntries,
@@ -48,6 +50,8 @@ export interface SummarizeDependencies {
   staging: StagingStore;
   /** @default () => new Date() */
   now?: () => Date;
+  /** The deployment a dry run's `Estimate` is for. @default ESTIMATE_DEFAULTS (the deployed defaults) */
+  estimate?: EstimateSettings;
 }
 
 /**
@@ -62,7 +66,7 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
   const { staging } = deps;
   const now = deps.now ?? (() => new Date());
   const plan = input.Plan;
-  const run = new RunSummary(plan, staging);
+  const run = new RunSummary(plan, staging, plan.DryRun ? new PlanEstimator(plan, deps.estimate) : undefined);
   // The token is not needed once the Map has ended: delete it first, whatever happens next.
   await run.deleteStagedToken();
 
@@ -111,6 +115,7 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
   if (plan.DryRun) {
     result.DryRun = true;
     result.Planned = plan.Count;
+    if (run.estimate) result.Estimate = run.estimate;
   }
   return result;
 }
@@ -128,10 +133,13 @@ class RunSummary {
   readonly tally = new Tally();
   readonly notes: string[] = [];
   private readonly timings = new Timings();
+  /** A dry run's estimate, once the manifest and the giant objects were read. */
+  estimate?: Estimate;
 
   constructor(
     private readonly plan: PlanOutput,
     private readonly staging: StagingStore,
+    private readonly estimator?: PlanEstimator,
   ) {
     this.report = new ReportWriter(staging, joinKey(plan.Staging.Prefix, REPORT_NAME));
   }
@@ -192,8 +200,10 @@ class RunSummary {
     }
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
+      const unit = JSON.parse(line) as WorkUnit;
+      this.estimator?.addUnit(unit);
       // Range lines count no object: their giant object is counted from CompleteGiants' result.
-      for (const item of unitObjects(JSON.parse(line) as WorkUnit)) {
+      for (const item of unitObjects(unit)) {
         if (!options.dryRun && tally.claim(item)) continue;
         const result = unreportedItem(item, options);
         if (result.Status === 'FAILED' && !item.Error) tally.notReported++;
@@ -224,6 +234,7 @@ class RunSummary {
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
       const giant = JSON.parse(line) as GiantObject;
+      this.estimator?.addGiant(giant);
       ranges += giant.Ranges;
       const item: ManifestItem = {
         Key: giant.Key,
@@ -248,6 +259,7 @@ class RunSummary {
 
   summary(now: Date): ReportSummary {
     const { tally } = this;
+    this.estimate = this.estimator?.result();
     return {
       Counts: {
         Planned: this.plan.Count,
@@ -259,6 +271,7 @@ class RunSummary {
       Bytes: tally.bytes,
       Batches: tally.batches,
       Timings: { ...this.timings.toJSON(), SummarizedAt: now.toISOString() },
+      ...(this.estimate && { Estimate: this.estimate }),
       Notes: this.notes,
     };
   }
