@@ -17,6 +17,7 @@
  *
  *   npx tsx bench/giant-ranges.ts [--size-gib 4] [--range-mib 1024] [--concurrency 8]
  *       [--modes parallel,serial,single] [--world instance|loopback] [--per-connection-mb-s 9]
+ *       [--lambda-timeout 900]
  *
  * Set `POWERTOOLS_LOG_LEVEL=WARN` to keep Plan's log lines out of the output.
  */
@@ -40,6 +41,8 @@ const sizeGiB = Number(arg('size-gib', '4'));
 const size = Math.round(sizeGiB * GiB);
 const rangeBytes = Number(arg('range-mib', '1024')) * MiB;
 const concurrency = Number(arg('concurrency', '8'));
+/** The copy Lambda's timeout (900 s deployed); at the world's 1/10 rates, 9000 s is its scaled equal. */
+const lambdaTimeoutSeconds = Number(arg('lambda-timeout', '900'));
 const modes = arg('modes', 'parallel,serial,single').split(',') as Mode[];
 const baseRegime = REGIMES[arg('world', 'instance') as RegimeName];
 /** `--per-connection-mb-s`: a lower cap than the world's, so that it binds before this machine's CPU does. */
@@ -117,6 +120,7 @@ async function main(): Promise<void> {
             s3Config: { region: world.s3.region, endpoint, forcePathStyle: true },
             destinationCredentials: world.s3.destinationCredentials,
             maxConcurrency: mode === 'parallel' ? concurrency : 1,
+            lambdaTimeoutSeconds,
             copyConcurrency: 8,
             copyOptions: {
               partSize: COPY_DEFAULTS.partSize,
