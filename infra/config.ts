@@ -47,7 +47,7 @@ export const DEFAULT_CONFIG: Omit<PipelineConfig, 'destinationBuckets'> = {
   // credentials call per container-hour.
   maxConcurrency: 100,
   // Units (shared/units.ts, docs/cost.md): 500 small objects per child execution put Step Functions at
-  // ~$0.15 per million objects; packs are also capped by bytes (a few minutes of one Lambda) and JSON.
+  // ~$0.20 per million objects; packs are also capped by bytes (a few minutes of one Lambda) and JSON.
   objectsPerPack: DEFAULT_OBJECTS_PER_PACK,
   // An object above 4 GiB takes one Lambda about a minute: in ranges it goes as fast as the Map's width.
   partFanOutBytes: DEFAULT_PART_FAN_OUT_BYTES,

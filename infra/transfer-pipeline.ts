@@ -279,6 +279,7 @@ export class TransferPipeline extends Construct {
     const summarize = new SummarizeStep(this, 'SummarizeStep', {
       staging,
       logRetention,
+      estimate: { maxConcurrency, copyMemoryMb: copyMemorySize, copyTimeoutSeconds: copyTimeout.toSeconds() },
     });
 
     // After the copies (or none): a mirror's deletions, then Summarize.

@@ -254,7 +254,16 @@ export async function runPipelineLocally(
   };
 
   const summarizeHandler = (input: unknown): Promise<TransferResult> =>
-    summarize(input as SummarizeInput, summarizeDependencies(staging));
+    summarize(
+      input as SummarizeInput,
+      // A dry run estimates the deployed pipeline at this run's concurrency and timeout.
+      summarizeDependencies(staging, {
+        maxConcurrency: options.maxConcurrency ?? RUN_DEFAULTS.batches,
+        objectsAtOnce: options.copyConcurrency ?? RUN_DEFAULTS.objectsPerBatch,
+        copyMemoryMb: DEFAULT_CONFIG.copyMemoryMb,
+        lambdaTimeoutSeconds: options.lambdaTimeoutSeconds ?? COPY_TIMEOUT_SECONDS,
+      }),
+    );
 
   const machine = loadStateMachine(artifact.definition, {
     handlers: {

@@ -1,3 +1,4 @@
+import type { Estimate } from './cost';
 import type { UnitCounts } from './units';
 
 /** A file's checksum as its archive published it (UMM-G `Checksum`), with the value in lower-case hex. */
@@ -232,6 +233,8 @@ export interface TransferResult {
   NotDeleted?: number;
   /** A dry run with `Options.Delete`: the objects a run would delete. */
   PlannedDeletes?: number;
+  /** A dry run's estimate of the run it plans: units, time and cost (docs/cost.md). */
+  Estimate?: Estimate;
 }
 
 export const MAX_FAILURES_IN_RESULT = 100;

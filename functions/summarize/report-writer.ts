@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import type { Estimate } from '../../shared/cost';
 import type { StagingStore } from '../../shared/staging';
 import type { ResultFileStatus } from './result-reader';
 import type { DeleteReportItem, ReportItem } from './tally';
@@ -21,6 +22,8 @@ export interface ReportSummary {
   Bytes: number;
   Batches: Record<ResultFileStatus, number>;
   Timings: { BatchesStartedAt?: string; BatchesStoppedAt?: string; SummarizedAt: string };
+  /** A dry run's estimate of the run it plans (see functions/summarize/estimate.ts). */
+  Estimate?: Estimate;
   Notes: string[];
 }
 

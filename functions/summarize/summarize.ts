@@ -9,12 +9,14 @@ import {
   type TransferResult,
   type WorkUnit,
 } from '../../shared/contracts';
+import type { Estimate } from '../../shared/cost';
 import { describeCause } from '../../shared/errors';
 import { giantResultKey, REPORT_NAME } from '../../shared/run-files';
 import { unitObjects } from '../../shared/units';
 import type { StagingStore } from '../../shared/staging';
 import { MAX_DELETE_ERRORS, type DeleteMirroredOutput } from '../copy-batch/delete-mirrored';
 import { readDeletes } from '../../shared/mirror/deletes-file';
+import { PlanEstimator, type EstimateSettings } from './estimate';
 import { ReportWriter, type ReportSummary } from './report-writer';
 import {
   childEntries,
@@ -62,6 +64,8 @@ export interface SummarizeDependencies {
   staging: StagingStore;
   /** @default () => new Date() */
   now?: () => Date;
+  /** The deployment a dry run's `Estimate` is for. @default ESTIMATE_DEFAULTS (the deployed defaults) */
+  estimate?: EstimateSettings;
 }
 
 /**
@@ -76,7 +80,7 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
   const { staging } = deps;
   const now = deps.now ?? (() => new Date());
   const plan = input.Plan;
-  const run = new RunSummary(plan, staging);
+  const run = new RunSummary(plan, staging, plan.DryRun ? new PlanEstimator(plan, deps.estimate) : undefined);
   // The token is not needed once the Map has ended: delete it first, whatever happens next.
   await run.deleteStagedToken();
 
@@ -128,6 +132,7 @@ export async function summarize(input: SummarizeInput, deps: SummarizeDependenci
   if (plan.DryRun) {
     result.DryRun = true;
     result.Planned = plan.Count;
+    if (run.estimate) result.Estimate = run.estimate;
   }
   if (plan.Cmr) result.Cmr = plan.Cmr;
   if (plan.Deletes) {
@@ -152,10 +157,13 @@ class RunSummary {
   readonly notes: string[] = [];
   readonly deletions = { deleted: 0, notDeleted: 0 };
   private readonly timings = new Timings();
+  /** A dry run's estimate, once the manifest and the giant objects were read. */
+  estimate?: Estimate;
 
   constructor(
     private readonly plan: PlanOutput,
     private readonly staging: StagingStore,
+    private readonly estimator?: PlanEstimator,
   ) {
     this.report = new ReportWriter(staging, joinKey(plan.Staging.Prefix, REPORT_NAME));
   }
@@ -310,8 +318,10 @@ class RunSummary {
     }
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
+      const unit = JSON.parse(line) as WorkUnit;
+      this.estimator?.addUnit(unit);
       // Range lines count no object: their giant object is counted from CompleteGiants' result.
-      for (const item of unitObjects(JSON.parse(line) as WorkUnit)) {
+      for (const item of unitObjects(unit)) {
         if (!options.dryRun && tally.claim(item)) continue;
         const result = unreportedItem(item, options);
         if (result.Status === 'FAILED' && !item.Error) tally.notReported++;
@@ -342,6 +352,7 @@ class RunSummary {
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
       const giant = JSON.parse(line) as GiantObject;
+      this.estimator?.addGiant(giant);
       ranges += giant.Ranges;
       const item: ManifestItem = {
         Key: giant.Key,
@@ -367,6 +378,7 @@ class RunSummary {
 
   summary(now: Date): ReportSummary {
     const { tally } = this;
+    this.estimate = this.estimator?.result();
     return {
       Counts: {
         Planned: this.plan.Count + (this.plan.Skipped?.Count ?? 0),
@@ -382,6 +394,7 @@ class RunSummary {
       Bytes: tally.bytes,
       Batches: tally.batches,
       Timings: { ...this.timings.toJSON(), SummarizedAt: now.toISOString() },
+      ...(this.estimate && { Estimate: this.estimate }),
       Notes: this.notes,
     };
   }

@@ -2,8 +2,12 @@
  * Builds Summarize's dependencies, for the Lambda handler and the one-machine runner alike.
  */
 import type { StagingStore } from '../../shared/staging';
+import type { EstimateSettings } from './estimate';
 import type { SummarizeDependencies } from './summarize';
 
-export function summarizeDependencies(staging: StagingStore): SummarizeDependencies {
-  return { staging };
+export function summarizeDependencies(
+  staging: StagingStore,
+  estimate?: EstimateSettings,
+): SummarizeDependencies {
+  return { staging, estimate };
 }

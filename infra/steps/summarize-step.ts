@@ -8,6 +8,8 @@ import { retryLambdaServiceErrors } from './common';
 export interface SummarizeStepProps {
   readonly staging: StagingBucket;
   readonly logRetention: logs.RetentionDays;
+  /** The deployment a dry run's estimate is for (functions/summarize/estimate.ts). */
+  readonly estimate: { maxConcurrency: number; copyMemoryMb: number; copyTimeoutSeconds: number };
 }
 
 /**
@@ -25,7 +27,12 @@ export class SummarizeStep extends Construct {
       entry: 'functions/summarize/handler.ts',
       description: 'Summarize: aggregate the map results into the result and the report',
       logRetention: props.logRetention,
-      environment: { STAGING_BUCKET: props.staging.bucket.bucketName },
+      environment: {
+        STAGING_BUCKET: props.staging.bucket.bucketName,
+        MAX_CONCURRENCY: String(props.estimate.maxConcurrency),
+        COPY_MEMORY_MB: String(props.estimate.copyMemoryMb),
+        COPY_TIMEOUT_SECONDS: String(props.estimate.copyTimeoutSeconds),
+      },
     });
     props.staging.grantSummarize(this.function.role);
 

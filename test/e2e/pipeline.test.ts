@@ -197,6 +197,30 @@ describe('dry run', () => {
     expect(outcome.result).toMatchObject({ Copied: 0, Failed: 0 });
     expect(await listKeys(admin, EMPTY)).toEqual([]);
   });
+
+  it('estimates the state transitions, child executions and invocations the run then makes', async () => {
+    const event = baseEvent({
+      Source: { Bucket: SOURCE, Prefix: PREFIX, Include: ['day-01/*'] },
+      Dest: { Bucket: DEST, Prefix: 'estimated/' },
+    });
+    const units = { objectsPerPack: 4 };
+    const dry = await runPipelineLocally({ ...event, Options: { DryRun: true } }, localOptions({ units }));
+    const estimate = dry.result!.Estimate!;
+    expect(estimate.Objects).toBeGreaterThan(8);
+    expect(estimate.Units.Packs).toBeGreaterThan(2);
+    // The dry run itself enters Plan, NothingToCopy and Summarize only.
+    expect(dry.usage).toMatchObject({ transitions: 3, childExecutions: 0 });
+    expect(await listKeys(admin, DEST, 'estimated/')).toEqual([]);
+
+    const run = await runPipelineLocally(event, localOptions({ units }));
+    expect(run.result).toMatchObject({ Copied: estimate.Objects, Failed: 0, Bytes: estimate.Bytes });
+    expect(estimate.Usage.ChildExecutions).toBe(run.usage.childExecutions);
+    // Step Functions bills each child's start as a transition; the host counts the states entered.
+    expect(estimate.Usage.StateTransitions).toBe(run.usage.transitions + run.usage.childExecutions);
+    const invocations = Object.values(run.usage.invocations).reduce((a, b) => a + b, 0);
+    expect(estimate.Usage.LambdaInvocations).toBe(invocations);
+    expect(estimate.CostUsd.Total).toBeGreaterThan(0);
+  });
 });
 
 describe('deferred items', () => {

@@ -459,9 +459,13 @@ describe('Lambdas', () => {
       MALLOC_MMAP_THRESHOLD_: '33554432',
       MALLOC_TRIM_THRESHOLD_: '268435456',
     });
+    // The deployment a dry run's estimate is for.
     expect(env('SummarizeFunction')).toEqual({
       STAGING_BUCKET: '<StagingBucket>',
       NODE_OPTIONS: '--enable-source-maps',
+      MAX_CONCURRENCY: '100',
+      COPY_MEMORY_MB: '1769',
+      COPY_TIMEOUT_SECONDS: '900',
     });
     expect(env('CleanupFunction')).toEqual({
       STAGING_BUCKET: '<StagingBucket>',

@@ -161,6 +161,7 @@ async function readReport(): Promise<{
   Bytes: number;
   Batches: Record<string, number>;
   Timings: Record<string, string>;
+  Estimate?: Record<string, unknown>;
   Notes: string[];
 }> {
   return JSON.parse((await staging.getText(`${PREFIX}/report.json`))!);
@@ -376,6 +377,21 @@ describe('summarize', () => {
     expect(result.Failures).toEqual([{ Key: items[2].Key, Error: 'SourceNotFound', Cause: 'no such key' }]);
     const report = await readReport();
     expect(report.Items.map((i) => i.Status)).toEqual(['PLANNED', 'PLANNED', 'FAILED']);
+    // The estimate of the run it plans: 3 object units, the one that will fail copies nothing.
+    expect(result.Estimate).toMatchObject({
+      Objects: 3,
+      Bytes: 2003,
+      Units: { Objects: 3, Lines: 3 },
+      Usage: { ChildExecutions: 3, StateTransitions: 5 + 3 * 4, S3GetHeadOther: 2 + 2 },
+    });
+    expect(report.Estimate).toEqual(result.Estimate);
+  });
+
+  it('gives no estimate for a run that copied', async () => {
+    await writeManifest([item(1)]);
+    const result = await summarize({ Plan: plan(1) }, { staging });
+    expect(result.Estimate).toBeUndefined();
+    expect((await readReport()).Estimate).toBeUndefined();
   });
 
   it('when the Map state failed, reads the results it wrote and fails the rest with its error', async () => {
