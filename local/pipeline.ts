@@ -287,11 +287,13 @@ export async function runPipelineLocally(
       // Plan does not run again: what it planned is in the input of the state the redrive starts at.
       planned = (options.redrive.input as { Plan?: PlanOutput } | null)?.Plan ?? undefined;
     }
-    const { usage, redrive, ...ended } = await machine.run(event, {
+    let redrive: RedrivePoint | undefined;
+    const { usage, ...ended } = await machine.run(event, {
       name: runId,
       signal: options.signal,
       onEvent: options.onEvent,
       redrive: options.redrive,
+      onRedrivePoint: (point) => (redrive = point),
     });
     const execution = ended as ExecutionOutcome;
     const result =

@@ -61,8 +61,10 @@ const OBJECTS_LISTED_PER_SECOND = 10_000;
 /** ListObjectsV2 and ListParts return at most 1,000 entries a page. */
 const PAGE = 1000;
 /** Giant objects listed by name in the estimate; the rest are counted. */
-/** Top-level states one run enters: Plan, NothingToCopy, CopyObjects, AnyGiants, Summarize. */
-const RUN_STATES = 5;
+/** Top-level states one run enters: Plan, NothingToCopy, CopyObjects, AnyGiants, MirrorDeletes, Summarize. */
+const RUN_STATES = 6;
+/** With `Options.Delete` also AnyDeletes, and DeleteMirrored when there is something to delete. */
+const DELETE_RUN_STATES = 1;
 /** With giant objects also PrepareGiants, MoreToPrepare, CompleteGiants, MoreToComplete. */
 const GIANT_RUN_STATES = 4;
 /** A child's start is billed as one transition; each round enters CopyBatch, MoreToDo, then CarryOn or UnitDone. */
@@ -134,14 +136,21 @@ export class PlanEstimator {
     const plan = this.plan;
     const objects = plan.Count;
     const hasGiants = this.giants > 0;
-    const copyInvocations = this.rounds + (hasGiants ? 2 : 0);
+    const deletes = plan.Deletes?.Count ?? 0;
+    const deleteStep = deletes > 0 ? 1 : 0;
+    const copyInvocations = this.rounds + (hasGiants ? 2 : 0) + deleteStep;
     const listSeconds = 1 + objects / OBJECTS_LISTED_PER_SECOND;
     // Plan, Summarize, and around the Map PrepareGiants and CompleteGiants (one page each per 1,000).
     const giantSteps = hasGiants ? 2 * (1 + this.giants / 50) : 0;
     const concurrency = Math.max(1, Math.min(s.maxConcurrency, this.children || 1));
     const mapSeconds = this.children > 0 ? Math.max(this.unitWall / concurrency, this.longestUnit) : 0;
-    // The run the plan describes (its dry run itself enters only Plan, NothingToCopy and Summarize).
-    const transitions = RUN_STATES + (hasGiants ? GIANT_RUN_STATES : 0) + this.childTransitions;
+    // The run the plan describes (its dry run itself enters only Plan, NothingToCopy, MirrorDeletes and
+    // Summarize).
+    const transitions =
+      RUN_STATES +
+      (hasGiants ? GIANT_RUN_STATES : 0) +
+      (plan.Deletes ? DELETE_RUN_STATES + deleteStep : 0) +
+      this.childTransitions;
     // Copy Lambdas warm up to `concurrency` containers; each reads the token once (SSM or staged object).
     const containers = this.children > 0 ? concurrency : 0;
     const parameter = plan.BatchInput?.Token?.Kind === 'bearer-parameter';

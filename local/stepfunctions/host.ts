@@ -91,6 +91,8 @@ export interface ExecutionOptions {
    * input given to `run` is ignored.
    */
   readonly redrive?: RedrivePoint;
+  /** An execution that did not succeed: where a redrive of it would start. */
+  readonly onRedrivePoint?: (point: RedrivePoint) => void;
 }
 
 /** Where an execution that did not succeed stopped: what a redrive starts from. */
@@ -284,14 +286,15 @@ export function loadStateMachine(definition: object, options: LoadOptions): Load
       const ended: ExecutionOutcome =
         outcome.Status === 'SUCCEEDED' && controller.signal.aborted ? { Status: 'ABORTED' } : outcome;
       const stoppedIn = current.state;
-      return {
-        ...ended,
-        usage: usage.snapshot(),
-        ...(ended.Status !== 'SUCCEEDED' &&
-          stoppedIn && {
-            redrive: { name, state: stoppedIn.name, input: stoppedIn.input, mapRuns: abortedMapRuns },
-          }),
-      };
+      if (ended.Status !== 'SUCCEEDED' && stoppedIn) {
+        execution.onRedrivePoint?.({
+          name,
+          state: stoppedIn.name,
+          input: stoppedIn.input,
+          mapRuns: abortedMapRuns,
+        });
+      }
+      return { ...ended, usage: usage.snapshot() };
     } finally {
       execution.signal?.removeEventListener('abort', abort);
       controller.abort();

@@ -63,12 +63,12 @@ describe('PlanEstimator', () => {
     estimator.addUnit(object('d', 20 * MiB));
     const estimate = estimator.result();
 
-    // Two children: 1 start + 3 states each, after the run's 5 states.
+    // Two children: 1 start + 3 states each, after the run's 6 states.
     // PUT class: 3 PutObject; 20 MiB = 3 parts + Create + Complete = 5; 1 listing page; 4 run files.
     // GET class: 4 GETs + the manifest and the report read back.
     // Token: Plan and 2 containers read the parameter, each a KMS Decrypt.
     expect(estimate.Usage).toEqual({
-      StateTransitions: 13,
+      StateTransitions: 14,
       ChildExecutions: 2,
       LambdaInvocations: 4,
       // Pack: ceil(3/2) x 0.1 + 3 s; object: 0.1 + 20 s; Plan and Summarize: 2 x (1 + 4/10,000) s.
@@ -86,11 +86,11 @@ describe('PlanEstimator', () => {
       PerObjectSeconds: 0.1,
     });
     expect(estimate.CostUsd).toEqual({
-      StepFunctions: 0.000325, // 13 x $0.025 / 1,000
+      StepFunctions: 0.00035, // 14 x $0.025 / 1,000
       Lambda: 0.000338, // 4 x $0.20 / 1M + 25.301 GB-s x $0.0000133334
       S3Requests: 0.000067, // 13 x $0.005 / 1,000 + 6 x $0.0004 / 1,000
       KmsSsm: 0.000009, // 3 x $0.03 / 10,000; standard parameters' API is free
-      Total: 0.00074,
+      Total: 0.000765, // 0.00035 + 0.00033815 + 0.0000674 + 0.000009, rounded
     });
     expect(estimate).toMatchObject({ Objects: 4, Bytes: 23 * MiB, Giants: [] });
   });
@@ -129,8 +129,8 @@ describe('PlanEstimator', () => {
     const estimate = estimator.result();
 
     expect(estimate.Usage).toMatchObject({
-      // 5 + 4 giant states; children: (1 + 3 x 4) + (1 + 3).
-      StateTransitions: 26,
+      // 6 + 4 giant states; children: (1 + 3 x 4) + (1 + 3).
+      StateTransitions: 27,
       ChildExecutions: 2,
       // 5 rounds, PrepareGiants, CompleteGiants, Plan, Summarize.
       LambdaInvocations: 9,
@@ -164,6 +164,37 @@ describe('PlanEstimator', () => {
     expect(Usage.S3GetHeadOther).toBe(10);
     // Plan's GenerateDataKey and a Decrypt per container; no SSM.
     expect(Usage).toMatchObject({ KmsRequests: 3, SsmApiCalls: 0 });
+  });
+
+  it('counts a mirror’s deletions: AnyDeletes, and DeleteMirrored when there is something to delete', () => {
+    const base = { count: 1, bytes: MiB };
+    const without = new PlanEstimator(plan(base), SETTINGS);
+    without.addUnit(object('a', MiB));
+    const deleting = new PlanEstimator(
+      {
+        ...plan(base),
+        Deletes: { Count: 3, Bytes: 3, Bucket: 'staging', Key: 'd', Within: 'x/', MaxDeletes: 10 },
+      },
+      SETTINGS,
+    );
+    deleting.addUnit(object('a', MiB));
+    const nothingToDelete = new PlanEstimator(
+      {
+        ...plan(base),
+        Deletes: { Count: 0, Bytes: 0, Bucket: 'staging', Key: 'd', Within: 'x/', MaxDeletes: 10 },
+      },
+      SETTINGS,
+    );
+    nothingToDelete.addUnit(object('a', MiB));
+    const a = without.result().Usage;
+    const b = deleting.result().Usage;
+    const c = nothingToDelete.result().Usage;
+    // AnyDeletes and DeleteMirrored: two more states, and one more copy-function invocation.
+    expect(b.StateTransitions - a.StateTransitions).toBe(2);
+    expect(b.LambdaInvocations - a.LambdaInvocations).toBe(1);
+    // Nothing to delete: AnyDeletes only.
+    expect(c.StateTransitions - a.StateTransitions).toBe(1);
+    expect(c.LambdaInvocations).toBe(a.LambdaInvocations);
   });
 
   it('leaves out objects the plan knew would fail', () => {

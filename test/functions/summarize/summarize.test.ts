@@ -382,7 +382,8 @@ describe('summarize', () => {
       Objects: 3,
       Bytes: 2003,
       Units: { Objects: 3, Lines: 3 },
-      Usage: { ChildExecutions: 3, StateTransitions: 5 + 3 * 4, S3GetHeadOther: 2 + 2 },
+      // The run's 6 top-level states, and each child's start and 3 states.
+      Usage: { ChildExecutions: 3, StateTransitions: 6 + 3 * 4, S3GetHeadOther: 2 + 2 },
     });
     expect(report.Estimate).toEqual(result.Estimate);
   });
