@@ -133,6 +133,14 @@ export function withGiantFacts(giant: GiantObject, result: ItemResult): ItemResu
   };
 }
 
+const copiedResult = (giant: GiantObject, record: UploadRecord): ItemResult => ({
+  Key: giant.Key,
+  DestKey: giant.DestKey,
+  Status: 'COPIED',
+  Bytes: giant.Size,
+  Check: checkNameOf(record),
+});
+
 const checkNameOf = (record: UploadRecord): string =>
   record.SourceChecksum ? `${record.SourceChecksum.Algorithm.toLowerCase()}-full-object` : 'size-only';
 
@@ -243,13 +251,7 @@ async function completeOne(
       `the completed object is ${head.ContentLength} bytes, not ${giant.Size}`,
     );
   }
-  return {
-    Key: giant.Key,
-    DestKey: giant.DestKey,
-    Status: 'COPIED',
-    Bytes: giant.Size,
-    Check: checkNameOf(record),
-  };
+  return copiedResult(giant, record);
 }
 
 /** The upload is gone: completed by an earlier attempt (the object is there, from this source), or aborted. */
@@ -272,13 +274,7 @@ async function alreadyCompleted(
     head.ContentLength === giant.Size &&
     stripQuotes(head.Metadata?.[SOURCE_ETAG_METADATA]) === giant.ETag
   ) {
-    return {
-      Key: giant.Key,
-      DestKey: giant.DestKey,
-      Status: 'COPIED',
-      Bytes: giant.Size,
-      Check: checkNameOf(record),
-    };
+    return copiedResult(giant, record);
   }
   return failedResult(
     giant,

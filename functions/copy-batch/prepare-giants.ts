@@ -8,9 +8,9 @@ import { isCombinable, type ChecksumAlgorithm } from '../../shared/checksums';
 import { SourceReader, toTransferError } from '../../shared/copy';
 import {
   COPY_DEFAULTS,
+  destinationHeaders,
   headDestination,
   SOURCE_ETAG_METADATA,
-  SOURCE_LAST_MODIFIED_METADATA,
 } from '../../shared/copy/copy-object';
 import { defaultSleep } from '../../shared/copy/source-reader';
 import { stripQuotes } from '../../shared/copy/verify';
@@ -108,21 +108,13 @@ export async function prepareGiants(input: PrepareGiantsInput, deps: GiantsDeps)
         }
       }
       const checksum = uploadChecksum(object.checksum);
-      const metadata: Record<string, string> = { ...object.metadata, [SOURCE_ETAG_METADATA]: object.eTag };
-      if (object.lastModified) metadata[SOURCE_LAST_MODIFIED_METADATA] = object.lastModified.toISOString();
       let uploadId: string | undefined;
       try {
         const created = await deps.destination.send(
           new CreateMultipartUploadCommand({
             Bucket: batch.DestBucket,
             Key: giant.DestKey,
-            ContentType: object.contentType,
-            ContentEncoding: object.contentEncoding,
-            ContentDisposition: object.contentDisposition,
-            ContentLanguage: object.contentLanguage,
-            CacheControl: object.cacheControl,
-            Expires: object.expires,
-            Metadata: metadata,
+            ...destinationHeaders(object),
             ChecksumAlgorithm: checksum.algorithm as SdkChecksumAlgorithm,
             ...(checksum.source && { ChecksumType: 'FULL_OBJECT' }),
           }),

@@ -297,9 +297,6 @@ async function upload(
   const onAbort = (): void => stop(abortError(settings.controller.signal));
   settings.controller.signal.addEventListener('abort', onAbort, { once: true });
 
-  const metadata: Record<string, string> = { ...object.metadata, [SOURCE_ETAG_METADATA]: object.eTag };
-  if (object.lastModified) metadata[SOURCE_LAST_MODIFIED_METADATA] = object.lastModified.toISOString();
-
   // Every destination request goes through here, so that its failure stops the source at once
   // (lib-storage lets the other part uploaders keep reading until the end of the stream otherwise).
   const client = params.destinationClient;
@@ -326,13 +323,7 @@ async function upload(
       Key: destination.key,
       Body: body,
       ContentLength: object.size,
-      ContentType: object.contentType,
-      ContentEncoding: object.contentEncoding,
-      ContentDisposition: object.contentDisposition,
-      ContentLanguage: object.contentLanguage,
-      CacheControl: object.cacheControl,
-      Expires: object.expires,
-      Metadata: metadata,
+      ...destinationHeaders(object),
       ChecksumAlgorithm: settings.checksumAlgorithm,
     },
     partSize: settings.partSize,
@@ -384,4 +375,30 @@ async function upload(
   } finally {
     settings.controller.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * What a copy carries over from its source: the content headers, the user metadata, and the source's
+ * ETag and LastModified (what Sync compares), for a PutObject or a CreateMultipartUpload.
+ */
+export function destinationHeaders(object: SourceObject): {
+  ContentType?: string;
+  ContentEncoding?: string;
+  ContentDisposition?: string;
+  ContentLanguage?: string;
+  CacheControl?: string;
+  Expires?: Date;
+  Metadata: Record<string, string>;
+} {
+  const metadata: Record<string, string> = { ...object.metadata, [SOURCE_ETAG_METADATA]: object.eTag };
+  if (object.lastModified) metadata[SOURCE_LAST_MODIFIED_METADATA] = object.lastModified.toISOString();
+  return {
+    ContentType: object.contentType,
+    ContentEncoding: object.contentEncoding,
+    ContentDisposition: object.contentDisposition,
+    ContentLanguage: object.contentLanguage,
+    CacheControl: object.cacheControl,
+    Expires: object.expires,
+    Metadata: metadata,
+  };
 }
