@@ -257,6 +257,7 @@ export class TransferPipeline extends Construct {
       logRetention,
       credentialsEndpoints,
       allowInlineTokens: props.allowInlineTokens ?? false,
+      allowMirrorDeletes: props.allowMirrorDeletes ?? false,
       destinations,
     });
     const copy = new CopyObjectsStep(this, 'CopyObjectsStep', {

@@ -14,6 +14,11 @@ export interface RunPolicy {
   readonly endpoints: EndpointPolicy;
   /** Accept `BearerToken` / `JwtCookie` in the event (they then stay in the execution's history). */
   readonly allowInlineTokens: boolean;
+  /**
+   * Accept `Options.Delete` (a mirror's deletions): a deployment does when the stack grants the copy
+   * role s3:DeleteObject (`allowMirrorDeletes`). @default true
+   */
+  readonly allowMirrorDeletes?: boolean;
 }
 
 /** `run`, `demo` and tests: the archives' endpoints, loopback, inline tokens. */
@@ -26,11 +31,13 @@ export const ONE_MACHINE_POLICY: RunPolicy = {
 export const DEPLOYED_RUN_POLICY: RunPolicy = {
   endpoints: { allowed: DEFAULT_CREDENTIALS_ENDPOINTS, allowLoopback: false },
   allowInlineTokens: false,
+  allowMirrorDeletes: false,
 };
 
 /**
  * A deployed Lambda's policy, as the stack sets it: `CREDENTIALS_ENDPOINTS` (comma-separated entries,
- * see {@link parseEndpointPattern}; unset: the defaults) and `ALLOW_INLINE_TOKENS` (`true` to accept).
+ * see {@link parseEndpointPattern}; unset: the defaults), `ALLOW_INLINE_TOKENS` and `ALLOW_MIRROR_DELETES`
+ * (`true` to accept).
  */
 export function runPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RunPolicy {
   const allowed = listEnv('CREDENTIALS_ENDPOINTS', env) ?? DEFAULT_CREDENTIALS_ENDPOINTS;
@@ -38,5 +45,6 @@ export function runPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RunPolic
   return {
     endpoints: { allowed, allowLoopback: false },
     allowInlineTokens: env.ALLOW_INLINE_TOKENS === 'true',
+    allowMirrorDeletes: env.ALLOW_MIRROR_DELETES === 'true',
   };
 }

@@ -124,6 +124,14 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
         'it with BearerTokenParameter (s3-direct-transfer start does this for you)',
     );
   }
+  // Before anything is copied: a run whose deletions this deployment may not make would copy, then
+  // fail every deletion.
+  if (event.Options?.Delete === true && deps.policy.allowMirrorDeletes === false) {
+    throw invalidInput(
+      'Options.Delete: this deployment does not delete destination objects; deploy it with ' +
+        'allowMirrorDeletes (context or construct prop) to mirror deletions',
+    );
+  }
   const path = deps.tokenParameterPath;
   if (auth.kind === 'bearer-parameter' && path !== undefined && !auth.name.startsWith(path)) {
     throw new TransferError(

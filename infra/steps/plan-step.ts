@@ -22,6 +22,8 @@ export interface PlanStepProps {
   readonly credentialsEndpoints: readonly string[];
   /** Accept tokens inline in the event (they stay in the execution's history). */
   readonly allowInlineTokens: boolean;
+  /** Accept `Options.Delete` (the copy role may delete in the destinations). @default false */
+  readonly allowMirrorDeletes?: boolean;
   /** How Plan cuts the job into units. */
   readonly units: UnitSettings;
   /** The destinations: Plan lists them (and may do nothing else there) to plan a Sync from both listings. */
@@ -67,6 +69,7 @@ export class PlanStep extends Construct {
         TOKEN_KMS_KEY_ID: props.staging.tokenKey.keyArn,
         CREDENTIALS_ENDPOINTS: props.credentialsEndpoints.join(','),
         ALLOW_INLINE_TOKENS: String(props.allowInlineTokens),
+        ALLOW_MIRROR_DELETES: String(props.allowMirrorDeletes ?? false),
         ...unitSettingsEnv(props.units),
       },
     });

@@ -80,6 +80,11 @@ describe('TransferPipeline in another app', () => {
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::plain-bucket/*']] },
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::other-bucket/mirror/*']] },
     ]);
+    // Plan is told, so that an ad hoc event with Options.Delete is accepted only here.
+    const planEnv = Object.values(template.findResources('AWS::Lambda::Function'))
+      .map((f) => (f.Properties.Environment?.Variables ?? {}) as Record<string, unknown>)
+      .filter((vars) => 'ALLOW_MIRROR_DELETES' in vars);
+    expect(planEnv.map((vars) => vars.ALLOW_MIRROR_DELETES)).toEqual(['true']);
     expect(() => deleting(false)).toThrow(/mirror "mur": event\.Options\.Delete: .*allowMirrorDeletes=true/);
   });
 

@@ -444,6 +444,8 @@ describe('Lambdas', () => {
       TOKEN_KMS_KEY_ID: '<TokenKey.Arn>',
       CREDENTIALS_ENDPOINTS: allowlist,
       ALLOW_INLINE_TOKENS: 'false',
+      // Plan refuses Options.Delete unless the stack opts in (the copy role may then delete).
+      ALLOW_MIRROR_DELETES: 'false',
       POWERTOOLS_METRICS_NAMESPACE: 'S3DirectTransfer',
       NODE_OPTIONS: '--enable-source-maps',
     });

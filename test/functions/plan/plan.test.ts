@@ -653,6 +653,27 @@ describe('planTransfer: runs never touch each other’s files', () => {
     expect(h.fetcher).not.toHaveBeenCalled();
   });
 
+  it('refuses Options.Delete in a deployment that may not delete, before any token is read or anything listed', async () => {
+    const ssm = { send: jest.fn() } as unknown as SSMClient;
+    const event = baseEvent({
+      BearerToken: undefined,
+      BearerTokenParameter: '/s3-direct-transfer/t',
+      Source: { Bucket: 'src-bucket', Prefix: 'granules/' },
+      Options: { Sync: true, Delete: true },
+    });
+    await expect(planTransfer(event, { ...h.deps, ssm, policy: DEPLOYED_RUN_POLICY })).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringContaining('allowMirrorDeletes'),
+    });
+    expect(ssm.send).not.toHaveBeenCalled();
+    expect(h.fetcher).not.toHaveBeenCalled();
+    expect(await h.staging.list('')).toEqual([]);
+    // The same event where the deployment allows deletions gets past this check (to the listing).
+    await expect(
+      planTransfer(event, { ...h.deps, ssm, policy: { ...DEPLOYED_RUN_POLICY, allowMirrorDeletes: true } }),
+    ).rejects.not.toMatchObject({ message: expect.stringContaining('allowMirrorDeletes') });
+  });
+
   it('refuses an inline token in a deployment that does not allow them, naming BearerTokenParameter', async () => {
     await expect(planTransfer(baseEvent(), { ...h.deps, policy: DEPLOYED_RUN_POLICY })).rejects.toMatchObject(
       {
