@@ -60,7 +60,6 @@ export const ESTIMATE_DEFAULTS: Required<EstimateSettings> = {
 const OBJECTS_LISTED_PER_SECOND = 10_000;
 /** ListObjectsV2 and ListParts return at most 1,000 entries a page. */
 const PAGE = 1000;
-/** Giant objects listed by name in the estimate; the rest are counted. */
 /** Top-level states one run enters: Plan, NothingToCopy, CopyObjects, AnyGiants, MirrorDeletes, Summarize. */
 const RUN_STATES = 6;
 /** With `Options.Delete` also AnyDeletes, and DeleteMirrored when there is something to delete. */
