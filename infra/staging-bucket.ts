@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { RUNS_PREFIX, TOKENS_PREFIX, UPLOADS_FOLDER } from '../shared/run-files';
+import { deletedKey, RUNS_PREFIX, TOKENS_PREFIX, UPLOADS_FOLDER } from '../shared/run-files';
 import { acknowledgeWildcardResources } from './nag-acknowledgments';
 
 /** The roles that touch staged tokens, each with the one thing it may do. */
@@ -159,6 +159,7 @@ export class StagingBucket {
    */
   grantGiantUploads(role: iam.IRole): void {
     const uploads = this.bucket.arnForObjects(`${RUNS_PREFIX}*/${UPLOADS_FOLDER}*`);
+    const deletions = this.bucket.arnForObjects(deletedKey('*'));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadRunFiles',
@@ -171,20 +172,13 @@ export class StagingBucket {
         sid: 'WriteUploadRecords',
         actions: ['s3:PutObject'],
         // And how a mirror's deletions ended (DeleteMirrored).
-        resources: [uploads, this.bucket.arnForObjects(`${RUNS_PREFIX}*/deleted.json`)],
+        resources: [uploads, deletions],
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListRunFiles',
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${RUNS_PREFIX}*`] } },
-      }),
-    );
+    this.grantListRunFiles(role);
     acknowledgeWildcardResources(
       role,
-      [this.runFilesArn, uploads, this.bucket.arnForObjects(`${RUNS_PREFIX}*/deleted.json`)],
+      [this.runFilesArn, uploads, deletions],
       "The copy function reads a run's giants list, upload records and map results, and records giant " +
         "objects' uploads and results and a mirror's deletions, all under runs/<execution name>/, known at run time.",
     );
@@ -199,6 +193,18 @@ export class StagingBucket {
         resources: [this.runFilesArn],
       }),
     );
+    this.grantListRunFiles(role);
+    acknowledgeWildcardResources(
+      role,
+      [this.runFilesArn],
+      "Summarize reads a run's manifest and map results and writes its report, all under " +
+        'runs/<execution name>/, known at run time.',
+    );
+    this.grantDeleteStagedTokens(role);
+  }
+
+  /** List the run files (Map Run result manifests are found by listing). */
+  private grantListRunFiles(role: iam.IRole): void {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ListRunFiles',
@@ -207,13 +213,6 @@ export class StagingBucket {
         conditions: { StringLike: { 's3:prefix': [`${RUNS_PREFIX}*`] } },
       }),
     );
-    acknowledgeWildcardResources(
-      role,
-      [this.runFilesArn],
-      "Summarize reads a run's manifest and map results and writes its report, all under " +
-        'runs/<execution name>/, known at run time.',
-    );
-    this.grantDeleteStagedTokens(role);
   }
 
   /** Summarize and the cleanup: delete staged tokens (never read them). */
