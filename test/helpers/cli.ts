@@ -12,29 +12,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real command line in a child process, as a user would. */
+/** Runs the real command line in a child process, as a user would; killed after `timeoutMs`. */
 export async function runCli(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 120_000,
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  const running = startCli(args, env);
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await running.done;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function writeEvent(event: unknown): Promise<string> {
