@@ -34,7 +34,7 @@ import {
   type CmrAccess,
   type CollectionListing,
 } from './collection-source';
-import { ManifestWriter } from './manifest';
+import { JsonlWriter } from '../../shared/jsonl-writer';
 import { tokenReference } from './stage-token';
 import { SyncPlan, type SyncPlanOutput } from './sync-plan';
 
@@ -217,9 +217,9 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
     throw invalidInput('Source: expected Key, Prefix, Keys or Collection');
   }
 
-  const manifest = new ManifestWriter<WorkUnit>(deps.staging, manifestKey(deps.runId));
+  const manifest = new JsonlWriter<WorkUnit>(deps.staging, manifestKey(deps.runId));
   // Giant objects are listed apart too: PrepareGiants and CompleteGiants work through them.
-  let giants: ManifestWriter<GiantObject> | undefined;
+  let giants: JsonlWriter<GiantObject> | undefined;
   const newGiants: GiantObject[] = [];
   const packer = new UnitPacker(policy, (giant) => newGiants.push(giant));
   let count = 0;
@@ -237,7 +237,7 @@ export async function planTransfer(input: unknown, deps: PlanDependencies): Prom
       }
       await manifest.write(packer.add(page));
       if (newGiants.length > 0) {
-        giants ??= new ManifestWriter<GiantObject>(deps.staging, giantsKey(deps.runId));
+        giants ??= new JsonlWriter<GiantObject>(deps.staging, giantsKey(deps.runId));
         await giants.write(newGiants.splice(0));
       }
     }

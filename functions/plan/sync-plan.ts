@@ -18,7 +18,7 @@ import { deletesKey, skippedKey } from '../../shared/run-files';
 import type { StagingStore } from '../../shared/staging';
 import { listDestination, mappedPrefix, prefixMapping } from './destination-listing';
 import { listSourceObjects, manifestItem, type SourceReader } from './listing';
-import { ManifestWriter } from './manifest';
+import { JsonlWriter } from '../../shared/jsonl-writer';
 import { KeyOrderError, syncMerge, type SourceEntry, type SyncMergeStats } from './sync-merge';
 
 /** Decided objects per write (a copy page for the manifest, a batch of skipped lines). */
@@ -42,14 +42,14 @@ export type SyncPlanOutput = Pick<PlanOutput, 'Skipped' | 'Deletes'>;
 
 /** A Sync plan in progress: {@link copies} feeds the manifest, {@link finish} or {@link abort} ends it. */
 export class SyncPlan {
-  private readonly skipped: ManifestWriter<ManifestItem>;
+  private readonly skipped: JsonlWriter<ManifestItem>;
   private readonly deletes?: DeletesWriter;
   private skippedBytes = 0;
   private stats?: SyncMergeStats;
   private deletesClosed = false;
 
   constructor(private readonly params: SyncPlanParams) {
-    this.skipped = new ManifestWriter<ManifestItem>(params.staging, skippedKey(params.runId));
+    this.skipped = new JsonlWriter<ManifestItem>(params.staging, skippedKey(params.runId));
     if (params.options.Delete) this.deletes = new DeletesWriter(params.staging, deletesKey(params.runId));
   }
 

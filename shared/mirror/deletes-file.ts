@@ -4,10 +4,9 @@
  * complete and before anything is deleted. The deletions are made later, by the copy role, from this
  * file (see delete-objects.ts), and a dry run lists them from it.
  */
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { PassThrough } from 'node:stream';
 import { ErrorName, TransferError } from '../errors';
+import { JsonlWriter } from '../jsonl-writer';
 import type { StagingStore } from '../staging';
 
 /** Bytes of lines buffered ahead of the staging upload before the merge waits. */
@@ -21,62 +20,36 @@ export interface PlannedDelete {
 
 /** Streams planned deletions into the staging store, with backpressure, counting them. */
 export class DeletesWriter {
-  private readonly lines = new PassThrough({ highWaterMark: BUFFERED_BYTES });
-  private readonly stored: Promise<void>;
-  private closed = false;
+  private readonly file: JsonlWriter<PlannedDelete>;
   /** Deletions written. */
   count = 0;
   /** Sum of their sizes. */
   bytes = 0;
 
-  constructor(
-    private readonly staging: StagingStore,
-    readonly key: string,
-  ) {
-    // The store may fail before it listens to the stream: that failure surfaces from `stored`.
-    this.lines.on('error', () => undefined);
-    this.stored = staging.put(key, this.lines, { contentType: 'application/jsonl', exclusive: true });
-    this.stored.catch((error: unknown) => {
-      this.lines.destroy(error instanceof Error ? error : new Error(String(error)));
-    });
+  constructor(staging: StagingStore, key: string) {
+    this.file = new JsonlWriter<PlannedDelete>(staging, key, BUFFERED_BYTES);
+  }
+
+  get key(): string {
+    return this.file.key;
   }
 
   /** Appends one planned deletion; resolves when the store can take more. */
   async add(destKey: string, size: number): Promise<void> {
-    if (this.lines.destroyed) await this.failed();
     this.count++;
     this.bytes += size;
-    const entry: PlannedDelete = { DestKey: destKey, Size: size };
-    if (this.lines.write(`${JSON.stringify(entry)}\n`)) return;
-    const drained = once(this.lines, 'drain').then(
-      () => true,
-      () => false,
-    );
-    const ended = this.stored.then(
-      () => false,
-      () => false,
-    );
-    if (!(await Promise.race([drained, ended]))) await this.failed();
-  }
-
-  private async failed(): Promise<never> {
-    await this.stored;
-    throw new Error(`the staging store stopped reading ${this.key} before it was complete`);
+    await this.file.write([{ DestKey: destKey, Size: size }]);
   }
 
   /** Completes the file; resolves once the store holds all of it. */
   async close(): Promise<{ count: number; bytes: number }> {
-    this.closed = true;
-    this.lines.end();
-    await this.stored;
+    await this.file.close();
     return { count: this.count, bytes: this.bytes };
   }
 
   /** Abandons the file and removes whatever part of it was stored. */
-  async abort(reason: Error): Promise<void> {
-    if (!this.closed) this.lines.destroy(reason);
-    await this.stored.catch(() => undefined);
-    await this.staging.delete(this.key).catch(() => undefined);
+  abort(reason: Error): Promise<void> {
+    return this.file.abort(reason);
   }
 }
 

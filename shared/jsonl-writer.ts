@@ -1,16 +1,17 @@
 import { PassThrough } from 'node:stream';
-import type { StagingStore } from '../../shared/staging';
+import type { StagingStore } from './staging';
 
-/** Bytes buffered between the listing and the staging upload before the listing waits. */
+/** Bytes buffered between the writer and the staging upload before the writer waits. @default */
 const HIGH_WATER_MARK = 1024 * 1024;
 
 /**
- * A JSONL file (the manifest of units, the list of giant objects) streamed into the staging store while
- * it is being written: one upload, fed page by page, with backpressure, so that memory stays flat
- * whatever the number of lines.
+ * A JSONL file of a run (the manifest of units, the list of giant objects, a Sync plan's skipped objects
+ * and deletions) streamed into the staging store while it is being written: one upload, fed page by page,
+ * with backpressure, so that memory stays flat whatever the number of lines. Exclusive: a run never
+ * replaces another run's file.
  */
-export class ManifestWriter<Line = unknown> {
-  private readonly stream = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
+export class JsonlWriter<Line = unknown> {
+  private readonly stream: PassThrough;
   private readonly upload: Promise<void>;
   private ended = false;
   /** Lines written. */
@@ -19,10 +20,11 @@ export class ManifestWriter<Line = unknown> {
   constructor(
     private readonly staging: StagingStore,
     readonly key: string,
+    bufferedBytes = HIGH_WATER_MARK,
   ) {
+    this.stream = new PassThrough({ highWaterMark: bufferedBytes });
     // abort() may destroy the stream before the store attached its own listeners.
     this.stream.on('error', () => undefined);
-    // Exclusive: a run never replaces another run's manifest.
     this.upload = staging.put(key, this.stream, { contentType: 'application/jsonl', exclusive: true });
     // An upload that stops early stops the stream, which wakes a writer waiting for 'drain'.
     this.upload.then(
@@ -56,20 +58,20 @@ export class ManifestWriter<Line = unknown> {
     if (!drained) return this.stopped();
   }
 
-  /** The upload's error, once the stream stopped before the manifest was complete. */
+  /** The upload's error, once the stream stopped before the file was complete. */
   private async stopped(): Promise<never> {
     await this.upload;
     throw new Error(`the staging store stopped reading ${this.key} before it was complete`);
   }
 
-  /** Ends the manifest and waits until the staging store holds all of it. */
+  /** Ends the file and waits until the staging store holds all of it. */
   async close(): Promise<void> {
     this.ended = true;
     this.stream.end();
     await this.upload;
   }
 
-  /** Abandons the manifest: stops the upload and removes whatever part of it was stored. */
+  /** Abandons the file: stops the upload and removes whatever part of it was stored. */
   async abort(reason: Error): Promise<void> {
     this.ended = true;
     this.stream.destroy(reason);
