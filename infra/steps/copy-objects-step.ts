@@ -149,14 +149,9 @@ export class CopyObjectsStep extends Construct {
     }
     grantTokenParameterRead(this, this.function.role, props.tokenParameterPath);
 
-    const copyBatch = new tasks.LambdaInvoke(this, 'CopyBatch', {
-      stateName: 'CopyBatch',
+    const copyBatch = this.copyFunctionTask('CopyBatch', {
       comment: 'Copy the unit; what is left near the deadline comes back in Next',
-      lambdaFunction: this.function.function,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
     });
-    this.retryCopyFunction(copyBatch);
     const carry = new sfn.Pass(this, 'CarryOn', {
       stateName: 'CarryOn',
       comment: 'Run what is left of the unit, carrying the results so far',
@@ -214,27 +209,20 @@ export class CopyObjectsStep extends Construct {
     });
     this.map.itemProcessor(copyBatch.next(moreToDo));
 
-    this.prepareGiants = new tasks.LambdaInvoke(this, 'PrepareGiants', {
-      stateName: 'PrepareGiants',
+    this.prepareGiants = this.copyFunctionTask('PrepareGiants', {
       comment: 'One multipart upload per giant object, recorded for its ranges',
-      lambdaFunction: this.function.function,
       payload: sfn.TaskInput.fromObject({
         Action: 'PrepareGiants',
         Giants: sfn.JsonPath.objectAt('$.Plan.Giants'),
         BatchInput: sfn.JsonPath.objectAt('$.Plan.BatchInput'),
       }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
       resultPath: '$.Prepare',
     });
-    this.retryCopyFunction(this.prepareGiants);
     this.morePrepare = new sfn.Choice(this, 'MoreToPrepare', { stateName: 'MoreToPrepare' });
     this.morePrepare.when(sfn.Condition.numberGreaterThan('$.Prepare.Remaining', 0), this.prepareGiants);
 
-    this.completeGiants = new tasks.LambdaInvoke(this, 'CompleteGiants', {
-      stateName: 'CompleteGiants',
+    this.completeGiants = this.copyFunctionTask('CompleteGiants', {
       comment: 'Check, complete (or abort) each giant object, and record how it ended',
-      lambdaFunction: this.function.function,
       payload: sfn.TaskInput.fromObject({
         Action: 'CompleteGiants',
         Giants: sfn.JsonPath.objectAt('$.Plan.Giants'),
@@ -242,26 +230,18 @@ export class CopyObjectsStep extends Construct {
         Staging: sfn.JsonPath.objectAt('$.Plan.Staging'),
         Map: sfn.JsonPath.objectAt('$.Map'),
       }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
       resultPath: '$.Complete',
     });
-    this.retryCopyFunction(this.completeGiants);
     this.moreComplete = new sfn.Choice(this, 'MoreToComplete', { stateName: 'MoreToComplete' });
     this.moreComplete.when(sfn.Condition.numberGreaterThan('$.Complete.Remaining', 0), this.completeGiants);
 
     // A mirror's deletions, after every copy: the whole state goes in (Plan, and Map and Complete when
     // they ran), so that the step can tell whether every object was copied.
-    this.deleteMirrored = new tasks.LambdaInvoke(this, 'DeleteMirrored', {
-      stateName: 'DeleteMirrored',
+    this.deleteMirrored = this.copyFunctionTask('DeleteMirrored', {
       comment: 'Delete what the source no longer has (Options.Delete), only when no object failed',
-      lambdaFunction: this.function.function,
       payload: sfn.TaskInput.fromObject({ Action: 'DeleteMirrored', Run: sfn.JsonPath.entirePayload }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
       resultPath: '$.Delete',
     });
-    this.retryCopyFunction(this.deleteMirrored);
     const anyDeletes = new sfn.Choice(this, 'AnyDeletes', {
       stateName: 'AnyDeletes',
       comment: 'Deletions were planned (Plan checked them against MaxDeletes)',
@@ -281,6 +261,22 @@ export class CopyObjectsStep extends Construct {
   }
 
   /** Lambda service errors, and the run's transient ones (a flaky credentials endpoint, SlowDown). */
+  /** A Task state of the copy function (named as its state), with the copy function's retries. */
+  private copyFunctionTask(
+    stateName: string,
+    props: Pick<tasks.LambdaInvokeProps, 'comment' | 'payload' | 'resultPath'>,
+  ): tasks.LambdaInvoke {
+    const task = new tasks.LambdaInvoke(this, stateName, {
+      stateName,
+      lambdaFunction: this.function.function,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      ...props,
+    });
+    this.retryCopyFunction(task);
+    return task;
+  }
+
   private retryCopyFunction(task: tasks.LambdaInvoke): void {
     retryLambdaServiceErrors(task, 8);
     task.addRetry({
